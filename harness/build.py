@@ -1,0 +1,133 @@
+"""Compile a solution's extensions in a builder process, into a folder keyed by its source.
+
+Same source, same folder: a second build is a cache hit, and two solutions never share or
+clobber a build even when their extensions have the same `name`. An fcntl lock (released by the
+kernel when its holder dies) serialises builds of one folder; torch's own lock files left by a
+killed build are cleared under it, so the next build never waits forever on a dead one.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import re
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from .proc import Worker, WorkerFailed
+from .verdict import Outcome
+
+_ERROR_LINE = re.compile(r"(\berror\b|\bError\b:|undefined reference|fatal)", re.I)
+_NOISE = re.compile(r"^(\[\d+/\d+\]|ninja: build stopped|FAILED: |subprocess\.CalledProcessError)")
+
+
+@dataclass
+class Build:
+    ok: bool
+    ext_dir: Path
+    outcome: Optional[Outcome] = None
+    message: str = ""
+    cached: bool = False
+    seconds: float = 0.0
+    extensions: list[str] = field(default_factory=list)
+
+
+def ext_dir_for(cache_dir: Path, solution_hash: str, device_kind: str) -> Path:
+    tag = f"torch{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}-{device_kind}"
+    return cache_dir / "ext" / tag.replace("+", "_") / solution_hash[:24]
+
+
+def compiler_errors(text: str, max_lines: int = 25) -> str:
+    """The compiler's own first error lines, without torch's and ninja's wrapping."""
+    text = text.replace("\\n", "\n")
+    lines = [l.rstrip() for l in text.splitlines()]
+    picked: list[str] = []
+    for i, line in enumerate(lines):
+        if _ERROR_LINE.search(line) and not _NOISE.match(line) and "Error building extension" not in line:
+            picked.append(line.strip())
+            # keep the source line and caret the compiler prints under the error
+            for extra in lines[i + 1:i + 3]:
+                if extra.strip() and not _ERROR_LINE.search(extra) and not _NOISE.match(extra):
+                    picked.append(extra.rstrip())
+        if len(picked) >= max_lines:
+            break
+    return "\n".join(picked) if picked else text.strip()[-3000:]
+
+
+class _Lock:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.f = open(path, "w")
+
+    def __enter__(self) -> "_Lock":
+        fcntl.flock(self.f, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.f, fcntl.LOCK_UN)
+        self.f.close()
+
+
+def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str, *,
+          timeout: float, jobs: int = 2, cuda_arch: str = "", cache_failures: bool = True) -> Build:
+    device_kind = "cuda" if device.startswith("cuda") else "cpu"
+    ext_dir = ext_dir_for(cache_dir, solution_hash, device_kind)
+    marker, failed = ext_dir / "BUILT.json", ext_dir / "FAILED.json"
+    t0 = time.monotonic()
+    with _Lock(ext_dir.parent / f"{ext_dir.name}.lock"):
+        if marker.exists():
+            return Build(True, ext_dir, cached=True, extensions=json.loads(marker.read_text()))
+        if failed.exists() and cache_failures:
+            f = json.loads(failed.read_text())
+            return Build(False, ext_dir, Outcome(f["outcome"]), f["message"], cached=True)
+        for stale in ext_dir.glob("*/lock"):      # left by a build killed mid-way
+            stale.unlink(missing_ok=True)
+        ext_dir.mkdir(parents=True, exist_ok=True)
+        scratch = cache_dir / "scratch" / f"build-{uuid.uuid4().hex[:12]}"
+        env = {"TORCH_EXTENSIONS_DIR": str(ext_dir), "MAX_JOBS": str(jobs)}
+        if cuda_arch:
+            env["TORCH_CUDA_ARCH_LIST"] = cuda_arch
+        if device_kind == "cpu":
+            env["CUDA_VISIBLE_DEVICES"] = ""
+        elif device.startswith("cuda:"):
+            env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
+        worker = Worker("build", scratch, env, file_limit_mb=4096)
+        try:
+            reply = worker.request({"op": "build", "solution": str(solution_file)}, timeout)
+        except WorkerFailed as e:
+            kind = e.failure.kind
+            outcome = Outcome.TIMEOUT if kind == "timeout" else Outcome.CRASHED
+            msg = f"build {e.failure.message}" if kind != "timeout" else \
+                f"build did not finish within {timeout:g} s"
+            return Build(False, ext_dir, outcome, msg, seconds=time.monotonic() - t0)
+        finally:
+            worker.close()
+            shutil.rmtree(scratch, ignore_errors=True)
+        seconds = time.monotonic() - t0
+        if reply.get("ok"):
+            marker.write_text(json.dumps(reply.get("extensions", [])))
+            return Build(True, ext_dir, seconds=seconds, extensions=reply.get("extensions", []))
+        if reply.get("kind") == "compile":
+            outcome, message = Outcome.COMPILE_ERROR, compiler_errors(str(reply["error"]))
+        else:
+            outcome, message = Outcome.LOAD_ERROR, _load_message(reply)
+        if outcome is Outcome.COMPILE_ERROR:
+            failed.write_text(json.dumps({"outcome": outcome.value, "message": message}))
+        return Build(False, ext_dir, outcome, message, seconds=seconds)
+
+
+def _load_message(reply: dict) -> str:
+    """The error plus the solution's own line from the traceback, if it has one."""
+    msg = str(reply.get("error", "import failed"))
+    trace = str(reply.get("trace", ""))
+    frames = re.findall(r'File "([^"]*kh_solution[^"]*|[^"]*\.py)", line (\d+)', trace)
+    own = [f for f in frames if "/harness/" not in f[0] and "site-packages" not in f[0]]
+    if own:
+        msg += f" (at {Path(own[-1][0]).name}:{own[-1][1]})"
+    return msg

@@ -1,0 +1,380 @@
+"""One case, start to verdict: extract -> build -> reference -> candidate -> compare -> time.
+
+This runs in the runner process, which never imports solution code and never touches CUDA:
+the two workers do, and everything they say is checked here.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from . import __version__, roofline
+from .build import build
+from .compare import compare, weak_problem
+from .config import EvalCfg, config_hash
+from .device import DeviceInfo
+from .extract import code_hash, extract
+from .problem import ProblemError, file_hash
+from .proc import Worker, WorkerFailed
+from .timing import Schedule, interleave, iqr, median, median_ci, ratio_ci, seed_source
+from .verdict import (BEYOND_ROOFLINE, INPUT_MUTATED, LAUNCH_BOUND, NO_CUSTOM_KERNEL, NOT_A_TENSOR,
+                      SANDBOX_VIOLATION, TAMPERING, UNSYNCED_WORK, WEAK_PROBLEM, Errors, Outcome,
+                      Timing, Verdict)
+
+MAX_SOLUTION_BYTES = 4 << 20
+_KERNEL_DEF = re.compile(r"__global__\s+(?:__launch_bounds__\s*\([^)]*\)\s*)?(?:static\s+)?"
+                         r"(?:[\w:<>,\s\*]+?\s+)?(\w+)\s*(?:<[^>]*>)?\s*\(")
+_TRITON_DEF = re.compile(r"@triton\.(?:jit|autotune)[^\n]*\n(?:\s*@[^\n]*\n)*\s*def\s+(\w+)")
+
+
+class CaseEnd(Exception):
+    """The case is decided before the end (error, crash, timeout, wrong output)."""
+
+    def __init__(self, outcome: Outcome, message: str):
+        super().__init__(message)
+        self.outcome, self.message = outcome, message
+
+
+@dataclass
+class Source:
+    """A solution as read from disk: the code to build, or why there is none."""
+    code: Optional[str]
+    block: Optional[int]
+    reason: str
+    hash: str
+
+
+def read_solution(path: Path) -> Source:
+    """Never raises for a bad solution file: that is the solution's outcome, not the runner's."""
+    if path.is_dir():
+        return Source(None, None, f"{path} is a directory", "")
+    try:
+        size = path.stat().st_size
+        if size > MAX_SOLUTION_BYTES:
+            return Source(None, None, f"{path} is {size >> 20} MiB, over the "
+                                      f"{MAX_SOLUTION_BYTES >> 20} MiB limit", "")
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        return Source(None, None, f"{path} is not UTF-8 text ({e.reason} at byte {e.start})", "")
+    except OSError as e:
+        return Source(None, None, f"cannot read {path}: {e.strerror}", "")
+    ex = extract(text, is_python_file=path.suffix == ".py")
+    return Source(ex.code, ex.block, ex.reason, code_hash(ex.code) if ex.code else code_hash(text))
+
+
+def kernel_names(code: str) -> set[str]:
+    """__global__ functions and Triton kernels the solution defines itself."""
+    return set(_KERNEL_DEF.findall(code)) | set(_TRITON_DEF.findall(code))
+
+
+def _ask(worker: Worker, msg: dict[str, Any], timeout: float, stage: str) -> dict[str, Any]:
+    try:
+        reply = worker.request(msg, timeout)
+    except WorkerFailed as e:
+        f = e.failure
+        if f.kind == "timeout":
+            raise CaseEnd(Outcome.TIMEOUT, f"{stage}: no answer within {timeout:g} s (killed)")
+        raise CaseEnd(Outcome.CRASHED, f"{stage}: worker {f.message}")
+    if "error" in reply:
+        kind = reply.get("kind")
+        outcome = {"load": Outcome.LOAD_ERROR, "compile": Outcome.COMPILE_ERROR}.get(kind, Outcome.RUNTIME_ERROR)
+        raise CaseEnd(outcome, f"{stage}: {reply['error']}")
+    return reply
+
+
+def _peaks(cache_dir: Path, hardware: str) -> Optional[dict[str, float]]:
+    f = cache_dir / "peaks.json"
+    try:
+        return json.loads(f.read_text()).get(hardware)
+    except (OSError, ValueError):
+        return None
+
+
+def _save_peaks(cache_dir: Path, hardware: str, peaks: dict[str, float]) -> None:
+    f = cache_dir / "peaks.json"
+    try:
+        data = json.loads(f.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data[hardware] = peaks
+    tmp = f.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(f)
+
+
+class Case:
+    def __init__(self, problem: Path, solution: Path, cfg: EvalCfg, dev: DeviceInfo,
+                 store_path: Optional[str] = None):
+        self.problem, self.solution, self.cfg, self.dev = problem, solution, cfg, dev
+        self.cache_dir = Path(cfg.cache_dir).resolve()
+        self.store_path = store_path
+        self.new_seed = seed_source(cfg.seed)
+        self.verdict = Verdict(
+            problem=str(problem), solution=str(solution), outcome=Outcome.OK,
+            problem_hash=file_hash(problem), device=dev.device, hardware=dev.hardware,
+            versions=dev.versions(__version__), config_hash=config_hash(cfg),
+            created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        self.workers: list[Worker] = []
+        self.scratch = self.cache_dir / "scratch" / f"case-{uuid.uuid4().hex[:12]}"
+        self._stage_t = time.monotonic()
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+    def _stage(self, name: str) -> None:
+        now = time.monotonic()
+        self.verdict.durations[name] = round(now - self._stage_t, 3)
+        self._stage_t = now
+
+    def _worker(self, role: str, env: dict[str, str]) -> Worker:
+        w = Worker(role, self.scratch / role, env, file_limit_mb=self.cfg.limits.output_mb,
+                   max_message_mb=self.cfg.limits.max_message_mb)
+        self.workers.append(w)
+        return w
+
+    def _device_env(self) -> tuple[dict[str, str], str]:
+        if self.dev.device == "cpu":
+            return {"CUDA_VISIBLE_DEVICES": ""}, "cpu"
+        return {"CUDA_VISIBLE_DEVICES": self.dev.device.split(":")[1]}, "cuda:0"
+
+    # -- the case ----------------------------------------------------------------------------------
+    def run(self) -> Verdict:
+        t0 = time.monotonic()
+        try:
+            self._run()
+        except CaseEnd as end:
+            self.verdict.outcome = end.outcome
+            self.verdict.message = end.message[:8000]
+        finally:
+            for w in self.workers:
+                w.close()
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.verdict.durations["total"] = round(time.monotonic() - t0, 3)
+        return self.verdict
+
+    def _run(self) -> None:
+        v, cfg = self.verdict, self.cfg
+        src = read_solution(self.solution)
+        v.solution_hash, v.code_block = src.hash, src.block
+        if src.code is None:
+            raise CaseEnd(Outcome.NO_CODE, src.reason)
+        self._stage("extract")
+
+        from .build import ext_dir_for
+        kind = "cpu" if self.dev.device == "cpu" else "cuda"
+        ext_dir = ext_dir_for(self.cache_dir, src.hash, kind)
+        ext_dir.mkdir(parents=True, exist_ok=True)
+        code_file = ext_dir / "solution.py"
+        if not code_file.exists():
+            tmp = ext_dir / f"solution.{uuid.uuid4().hex[:6]}.tmp"
+            tmp.write_text(src.code, encoding="utf-8")
+            tmp.replace(code_file)
+        b = build(code_file, src.hash, self.cache_dir, self.dev.device, timeout=cfg.limits.build_s,
+                  jobs=cfg.build.jobs, cuda_arch=cfg.build.cuda_arch,
+                  cache_failures=cfg.build.cache_failures)
+        v.details["build"] = {"cached": b.cached, "seconds": round(b.seconds, 3),
+                              "extensions": b.extensions}
+        self._stage("build")
+        if not b.ok:
+            raise CaseEnd(b.outcome or Outcome.COMPILE_ERROR, b.message)
+
+        env, device = self._device_env()
+        seeds = {"init": self.new_seed(), "warm": self.new_seed(),
+                 "trials": [self.new_seed() for _ in range(cfg.check.trials)],
+                 "reuse": self.new_seed() if cfg.check.reuse_check else None,
+                 "sets": [self.new_seed() for _ in range(max(1, cfg.timing.rotate_sets))],
+                 "checks": []}
+        v.seeds = seeds
+        trial_seeds = seeds["trials"] + ([seeds["reuse"]] if seeds["reuse"] else [])
+        load = {"op": "load", "problem": str(self.problem.resolve()), "device": device,
+                "init_seed": seeds["init"], "warm_seed": seeds["warm"]}
+        run = {"op": "run", "seeds": trial_seeds, "reuse": bool(seeds["reuse"]),
+               "delay_s": cfg.check.unsynced_delay_s}
+
+        # Reference first, in its own process: the candidate never shares one with its outputs.
+        # The candidate's process starts now too (importing torch takes seconds) but is given
+        # the solution only once the reference's outputs exist.
+        ref = self._worker("reference", env)
+        cand = self._worker("candidate", {**env, "TORCH_EXTENSIONS_DIR": str(ext_dir)})
+        try:
+            _ask(ref, load, cfg.limits.load_s, "reference load")
+            ref_trials = _ask(ref, {**run, "profile": False}, cfg.limits.step_s, "reference run")["trials"]
+        except CaseEnd as e:
+            raise ProblemError(f"{self.problem}: the reference failed: {e.message}") from None
+        ref_outputs = [t["output"] for t in ref_trials]
+        weak = weak_problem(ref_outputs[: cfg.check.trials], cfg.check.tolerances, cfg.check.weak_margin)
+        if weak:
+            v.flag(WEAK_PROBLEM, weak)
+        self._stage("reference")
+
+        store = [self.store_path, f"{self.store_path}-wal", f"{self.store_path}-shm"] if self.store_path else []
+        info = _ask(cand, {**load, "solution": str(code_file),
+                           "write_roots": [str(cand.scratch), str(ext_dir)],
+                           "forbidden": [str(self.cache_dir)] + [str(Path(s).resolve()) for s in store],
+                           "allowed_reads": [str(ext_dir)]},
+                    cfg.limits.load_s, "load")
+        try:
+            cand_trials = _ask(cand, {**run, "profile": self.dev.device != "cpu"},
+                               cfg.limits.step_s, "forward")["trials"]
+            self._judge_trials(ref_trials, cand_trials, src.code, info)
+            self._stage("candidate")
+            if cfg.timing.enabled:
+                self._time(ref, cand, seeds)
+        finally:
+            self._finish(cand)
+
+    # -- judging -------------------------------------------------------------------------------------
+    def _judge_trials(self, ref_trials: list, cand_trials: list, code: str, info: dict) -> None:
+        v, cfg = self.verdict, self.cfg
+        worst = Errors()
+        failure = None
+        for i, (r, c) in enumerate(zip(ref_trials, cand_trials)):
+            obs, robs = c["obs"], r["obs"]
+            self._observe(obs, robs, i)
+            m = compare(r["output"], c["output"], cfg.check.tolerances)
+            if m.errors.rel_norm >= worst.rel_norm:
+                worst = Errors(m.errors.max_abs, m.errors.max_rel, m.errors.rel_norm, i)
+            if not m.ok and failure is None:
+                label = "reused-storage trial" if i == cfg.check.trials else f"trial {i + 1}"
+                failure = f"{label}: {m.message}"
+        v.errors = worst
+        calls = sum(c["obs"].get("ext_calls", 0) for c in cand_trials)
+        ran = [k for k, _ in cand_trials[0]["obs"].get("kernels", [])]
+        own = kernel_names(code)
+        v.details["kernels"] = {"defined": sorted(own), "ran": ran[:20], "extension_calls": calls}
+        if self.dev.device != "cpu" and own:
+            matched = [k for k in ran if any(re.search(rf"\b{re.escape(n)}\b", k) for n in own)]
+            if not matched:
+                v.flag(NO_CUSTOM_KERNEL, f"none of the solution's kernels ({', '.join(sorted(own))}) "
+                                         f"ran during forward; ran: {', '.join(ran[:5]) or 'nothing'}")
+            else:
+                total = sum(t for _, t in cand_trials[0]["obs"]["kernels"]) or 1.0
+                mine = sum(t for k, t in cand_trials[0]["obs"]["kernels"] if k in matched)
+                v.details["kernels"]["own_share"] = round(mine / total, 4)
+        elif calls == 0:
+            exts = info.get("extensions") or []
+            v.flag(NO_CUSTOM_KERNEL, "forward made no call into the solution's own extension"
+                   + (f" ({', '.join(exts)})" if exts else " (none was loaded)"))
+        if failure:
+            raise CaseEnd(Outcome.INCORRECT, failure)
+
+    def _observe(self, obs: dict, robs: dict, i: int) -> None:
+        v = self.verdict
+        if obs["checksum"] != robs["checksum"]:
+            v.flag(TAMPERING, f"trial {i + 1}: the inputs the candidate saw differ from the "
+                              "reference's for the same seed (input generation was patched)")
+        if obs["changed_after_return"]:
+            v.flag(UNSYNCED_WORK, f"trial {i + 1}: the output changed after forward returned")
+        if obs["threads_after"] > robs["threads_after"] or obs["children_after"] > robs["children_after"]:
+            v.flag(UNSYNCED_WORK, f"trial {i + 1}: forward left {obs['threads_after']} thread(s) and "
+                                  f"{obs['children_after']} child process(es) running")
+        if obs["input_mutated"] and not robs["input_mutated"]:
+            v.flag(INPUT_MUTATED, f"trial {i + 1}: forward changed its inputs in place")
+        if obs["aliases_input"] and not robs["aliases_input"]:
+            v.flag(INPUT_MUTATED, f"trial {i + 1}: the output shares storage with an input")
+        if obs["not_plain"]:
+            v.flag(NOT_A_TENSOR, f"trial {i + 1}: output of type {', '.join(obs['not_plain'])}")
+
+    def _finish(self, cand: Worker) -> None:
+        v = self.verdict
+        try:
+            report = cand.request({"op": "finish"}, 30)
+        except WorkerFailed:
+            return
+        if report.get("tampered"):
+            v.flag(TAMPERING, "replaced: " + ", ".join(report["tampered"][:10]))
+        if report.get("violations"):
+            v.flag(SANDBOX_VIOLATION, "; ".join(report["violations"][:5]))
+
+    # -- timing ----------------------------------------------------------------------------------------
+    def _time(self, ref: Worker, cand: Worker, seeds: dict) -> None:
+        v, cfg, t = self.verdict, self.cfg, self.cfg.timing
+        start = time.monotonic()
+        hw = self.dev.hardware
+        peaks = _peaks(self.cache_dir, hw)
+        probe = _ask(ref, {"op": "probe", "seed": seeds["sets"][0], "cache": t.cache,
+                           "flush_bytes": t.flush_bytes, "peaks": peaks is None},
+                     max(self.cfg.limits.step_s, 300), "reference probe")
+        if peaks is None:
+            peaks = probe["peaks"]
+            _save_peaks(self.cache_dir, hw, peaks)
+        base = {"op": "time", "cache": t.cache, "rotate_sets": t.rotate_sets,
+                "flush_bytes": t.flush_bytes, "set_seeds": seeds["sets"],
+                "warmup_calls": t.warmup_calls, "warmup_s": t.warmup_s}
+        workers = {"ref": ref, "cand": cand}
+        outputs: dict[str, list] = {"ref": [], "cand": []}
+
+        def time_round(who: str, n: int, checks: list[int], warmup: bool) -> tuple[dict, float]:
+            t0 = time.monotonic()
+            stage = "reference timing" if who == "ref" else "timed forward"
+            reply = _ask(workers[who], {**base, "n": n, "check_seeds": checks, "warmup": warmup},
+                         self.cfg.limits.step_s, stage)
+            return reply, (time.monotonic() - t0) * 1e3
+
+        def new_check_seed() -> int:
+            s = self.new_seed()
+            seeds["checks"].append(s)
+            return s
+
+        sched = Schedule(t.round_calls, t.min_calls, t.max_calls, t.rel_ci, t.budget_s,
+                         self.cfg.check.timed_checks)
+        try:
+            rs, cs, rounds, converged = interleave(time_round, sched, new_check_seed)
+        except CaseEnd as e:
+            if e.message.startswith("reference"):
+                raise ProblemError(f"{self.problem}: the reference failed: {e.message}") from None
+            raise
+        for (seed, r_out), (_, c_out) in zip(rs.checks, cs.checks):
+            m = compare(r_out, c_out, self.cfg.check.tolerances)
+            if not m.ok:
+                raise CaseEnd(Outcome.INCORRECT, f"timed call with fresh inputs: {m.message}")
+
+        rm, cm = median(rs.device_ms), median(cs.device_ms)
+        floor = roofline.floor_ms(probe, peaks)
+        timing = Timing(
+            ref_median_ms=rm, cand_median_ms=cm, ref_iqr_ms=iqr(rs.device_ms),
+            cand_iqr_ms=iqr(cs.device_ms), ref_ci_ms=median_ci(rs.device_ms),
+            cand_ci_ms=median_ci(cs.device_ms), ref_calls=len(rs.device_ms),
+            cand_calls=len(cs.device_ms), speedup=rm / cm if cm > 0 else float("inf"),
+            speedup_ci=ratio_ci(rs.device_ms, cs.device_ms, t.bootstrap),
+            cache=t.cache, clock="host" if self.dev.device == "cpu" else "cuda_events",
+            rounds=rounds, converged=converged, overhead_ms=probe["overhead_ms"], floor_ms=floor,
+            speed_of_light=floor / cm if cm > 0 else None, seconds=round(time.monotonic() - start, 3))
+        v.timing = timing
+        v.details["work"] = {"flops": probe["flops"], "bytes": probe["bytes"], "peaks": peaks}
+        self._judge_timing(rs, cs, timing)
+        self._stage("timing")
+
+    def _judge_timing(self, rs: Any, cs: Any, timing: Timing) -> None:
+        v, t = self.verdict, self.cfg.timing
+        if rs.threads_grew is False and cs.threads_grew:
+            v.flag(UNSYNCED_WORK, "threads were left running after timed calls")
+        rgap = median(rs.wall_ms) - median(rs.device_ms)
+        cdev, cwall = median(cs.device_ms), median(cs.wall_ms)
+        extra = (cwall - cdev) - rgap
+        if extra > t.unsynced_gap_ms and cdev < t.unsynced_ratio * cwall:
+            v.flag(UNSYNCED_WORK, f"timed calls took {cwall:.4g} ms of synchronized wall time but "
+                                  f"{cdev:.4g} ms on the timer: work ran outside the timed stream")
+        # The runner's own clock: a worker that under-reports time shows as unexplained overhead.
+        r_over, c_over = rs.overhead_ms(), cs.overhead_ms()
+        if c_over - r_over > t.tamper_slack * cwall + 0.05:
+            v.flag(TAMPERING, f"the runner measured {c_over - r_over:.4g} ms per call more than the "
+                              "candidate reported")
+        if timing.floor_ms and t.cache != "warm" and \
+                timing.cand_median_ms < self.cfg.check.roofline_slack * timing.floor_ms:
+            v.flag(BEYOND_ROOFLINE, f"{timing.cand_median_ms:.4g} ms is under the floor of "
+                                    f"{timing.floor_ms:.4g} ms set by bytes and FLOPs")
+        if timing.overhead_ms and timing.ref_median_ms < t.launch_bound_factor * timing.overhead_ms:
+            v.flag(LAUNCH_BOUND, f"reference {timing.ref_median_ms:.4g} ms is within "
+                                 f"{t.launch_bound_factor:g}x of an empty forward "
+                                 f"({timing.overhead_ms:.4g} ms)")
+
+
+def evaluate(problem: str | Path, solution: str | Path, cfg: EvalCfg, dev: DeviceInfo,
+             store_path: Optional[str] = None) -> Verdict:
+    return Case(Path(problem), Path(solution), cfg, dev, store_path).run()

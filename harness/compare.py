@@ -1,0 +1,130 @@
+"""Output comparison, done by the runner on plain CPU tensors the workers sent.
+
+A structure (tensor, or nested lists of tensors and numbers) matches the reference's when every
+leaf has the same shape and dtype, no NaN/Inf the reference lacks, and values within the
+dtype's tolerance (see config.Tol).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+import torch
+
+from .config import Tol
+from .verdict import Errors
+
+
+@dataclass
+class Match:
+    ok: bool
+    errors: Errors
+    message: str = ""
+
+
+def _leaves(x: Any, path: str = "out") -> list[tuple[str, Any]]:
+    if isinstance(x, (list, tuple)):
+        return [leaf for i, v in enumerate(x) for leaf in _leaves(v, f"{path}[{i}]")]
+    return [(path, x)]
+
+
+def _tol_for(dtype: torch.dtype, tolerances: Mapping[str, Tol]) -> Tol:
+    name = str(dtype).replace("torch.", "")
+    if name in tolerances:
+        return tolerances[name]
+    return Tol(0.0, 0.0, 0.0) if not dtype.is_floating_point else tolerances["float32"]
+
+
+def compare(ref: Any, out: Any, tolerances: Mapping[str, Tol], scale: float = 1.0) -> Match:
+    """`scale` widens every tolerance (the weak-problem test asks 'would this pass, loosely?')."""
+    worst = Errors()
+    ref_leaves, out_leaves = _leaves(ref), _leaves(out)
+    if len(ref_leaves) != len(out_leaves):
+        return Match(False, worst, f"output has {len(out_leaves)} values, reference has "
+                                   f"{len(ref_leaves)}")
+    for (path, r), (_, o) in zip(ref_leaves, out_leaves):
+        if isinstance(o, str) and o.startswith("<unsupported"):
+            return Match(False, worst, f"{path}: {o}")
+        if not isinstance(r, torch.Tensor):
+            if isinstance(o, torch.Tensor) and o.numel() == 1:
+                o = o.item()
+            if isinstance(r, float) and isinstance(o, (int, float)) and math.isclose(r, o, rel_tol=1e-4, abs_tol=1e-6):
+                continue
+            if r != o:
+                return Match(False, worst, f"{path}: {o!r} != reference {r!r}")
+            continue
+        if not isinstance(o, torch.Tensor):
+            return Match(False, worst, f"{path}: got {type(o).__name__}, expected a tensor")
+        if o.shape != r.shape:
+            return Match(False, worst, f"{path}: shape {tuple(o.shape)} != reference {tuple(r.shape)}")
+        if o.dtype != r.dtype:
+            return Match(False, worst, f"{path}: dtype {o.dtype} != reference {r.dtype}")
+        tol = _tol_for(r.dtype, tolerances)
+        if not r.is_floating_point() and not r.is_complex():
+            bad = int((o != r).sum())
+            if bad:
+                return Match(False, worst, f"{path}: {bad} of {r.numel()} values differ")
+            continue
+        m = _numeric(path, r, o, tol, scale)
+        if m.errors.rel_norm >= worst.rel_norm:
+            worst = m.errors
+        if not m.ok:
+            return Match(False, worst, m.message)
+    return Match(True, worst)
+
+
+def _numeric(path: str, r: torch.Tensor, o: torch.Tensor, tol: Tol, scale: float) -> Match:
+    """One pass in the tensor's own precision (fp32 at least); norms accumulate in float64."""
+    if torch.equal(r, o):
+        return Match(True, Errors())
+    work = torch.promote_types(r.dtype, torch.float32)
+    r, o = r.to(work), o.to(work)
+    r_fin, o_fin = torch.isfinite(r), torch.isfinite(o)
+    if not (bool(r_fin.all()) and bool(o_fin.all())):
+        if not torch.equal(r_fin, o_fin) or not torch.equal(r[~r_fin].nan_to_num(), o[~o_fin].nan_to_num()):
+            n = int((r_fin != o_fin).sum())
+            return Match(False, Errors(math.inf, math.inf, math.inf),
+                         f"{path}: {n} NaN/Inf where the reference has finite values (or the reverse)")
+        r, o = r[r_fin], o[o_fin]
+    diff = (o - r).abs_()
+    abs_r = r.abs()
+    max_abs = float(diff.max()) if diff.numel() else 0.0
+    max_rel = float((diff / abs_r.clamp_min(1e-30)).max()) if diff.numel() else 0.0
+    norm = float(torch.linalg.vector_norm(r, dtype=torch.float64))
+    dnorm = float(torch.linalg.vector_norm(diff, dtype=torch.float64))
+    rel_norm = dnorm / norm if norm > 0 else (0.0 if dnorm == 0 else math.inf)
+    errors = Errors(max_abs, max_rel, rel_norm)
+    excess = diff.sub_(abs_r.mul_(scale * tol.rtol).add_(scale * tol.atol))
+    n_bad = int((excess > 0).sum())
+    if n_bad:
+        i = int(torch.argmax(excess))
+        return Match(False, errors, f"{path}: {n_bad} of {r.numel()} values outside atol={tol.atol:g}, "
+                                    f"rtol={tol.rtol:g} (max abs error {max_abs:.3g}; worst at flat "
+                                    f"index {i}: {float(o.flatten()[i]):.6g} vs {float(r.flatten()[i]):.6g})")
+    if rel_norm > scale * tol.max_rel_norm:
+        return Match(False, errors, f"{path}: relative norm error {rel_norm:.3g} over "
+                                    f"{scale * tol.max_rel_norm:.3g} (lowered precision?)")
+    return Match(True, errors)
+
+
+def weak_problem(outputs: list[Any], tolerances: Mapping[str, Tol], margin: float) -> Optional[str]:
+    """Why a zeros, constant or input-independent output would pass, or None."""
+    if len(outputs) < 2:
+        return None
+    for name, make in (("all zeros", lambda t: torch.zeros_like(t)),
+                       ("a constant (the output's mean)",
+                        lambda t: torch.full_like(t, float(t.double().mean())) if t.is_floating_point() else t)):
+        if all(compare(o, _map_tensors(o, make), tolerances, margin).ok for o in outputs):
+            return f"{name} would pass every trial"
+    if all(compare(outputs[0], o, tolerances, margin).ok for o in outputs[1:]):
+        return "outputs for different inputs are the same within tolerance"
+    return None
+
+
+def _map_tensors(x: Any, fn) -> Any:
+    if isinstance(x, torch.Tensor):
+        return fn(x)
+    if isinstance(x, (list, tuple)):
+        return [_map_tensors(v, fn) for v in x]
+    return x

@@ -1,0 +1,155 @@
+"""Worker processes: spawn one in its own process group and scratch folder, talk to it, kill
+it, and say what happened to it. Nothing here imports solution code or touches CUDA.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from . import channel
+
+HARNESS_ROOT = str(Path(__file__).resolve().parent.parent)
+
+# What a worker may inherit; everything else (tokens, keys, the runner's paths) is dropped.
+KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH",
+            "CUDA_VISIBLE_DEVICES", "TORCH_CUDA_ARCH_LIST", "CC", "CXX", "MAX_JOBS",
+            "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NCCL_NVLS_ENABLE",
+            "TORCH_SYMM_MEM_DISABLE_MULTICAST", "NVSHMEM_DISABLE_NVLS", "PYTORCH_CUDA_ALLOC_CONF")
+
+
+def scrubbed_env(home: Path, extra: Optional[dict[str, str]] = None) -> dict[str, str]:
+    env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
+    env.update(HOME=str(home), TMPDIR=str(home / "tmp"), PYTHONDONTWRITEBYTECODE="1",
+               PYTHONUNBUFFERED="1", PYTHONHASHSEED="0", PYTHONPATH=HARNESS_ROOT)
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Failure:
+    """How a worker failed to answer: the runner turns this into an outcome."""
+    kind: str       # timeout | crashed | garbage
+    message: str
+
+
+class WorkerFailed(Exception):
+    def __init__(self, failure: Failure):
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+def describe_exit(returncode: Optional[int]) -> str:
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        sig = -returncode
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        extra = {signal.SIGXFSZ: " (wrote past its output limit)",
+                 signal.SIGKILL: " (killed, possibly out of memory)"}.get(sig, "")
+        return f"killed by signal {name}{extra}"
+    return f"exited with status {returncode} without sending a result"
+
+
+class Worker:
+    """One worker subprocess: `python -m harness.worker ROLE RFD WFD`."""
+
+    def __init__(self, role: str, scratch: Path, env_extra: Optional[dict[str, str]] = None,
+                 file_limit_mb: int = 64, max_message_mb: int = 4096):
+        self.role = role
+        self.scratch = scratch
+        scratch.mkdir(parents=True, exist_ok=True)
+        self.log_path = scratch / f"{role}.log"
+        self.max_bytes = max_message_mb << 20
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        for fd in (to_child_w, from_child_r):
+            channel.widen(fd)
+        limit = file_limit_mb << 20
+
+        def _limits() -> None:
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "harness.worker", role, str(to_child_r), str(from_child_w)],
+                pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, cwd=str(scratch), env=scrubbed_env(scratch, env_extra),
+                start_new_session=True, preexec_fn=_limits)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._w, self._r = to_child_w, from_child_r
+
+    def request(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one request and wait for its reply; on any failure the worker is dead after."""
+        try:
+            channel.write_all(self._w, channel.encode(msg))
+            reply = channel.read_message(self._r, time.monotonic() + timeout, self.max_bytes)
+        except channel.ChannelTimeout:
+            self.kill()
+            raise WorkerFailed(Failure("timeout", f"no answer within {timeout:g} s"))
+        except (channel.ChannelClosed, BrokenPipeError):
+            code = self._reap()
+            raise WorkerFailed(Failure("crashed", describe_exit(code) + self._log_tail()))
+        except channel.ChannelGarbage as e:
+            self.kill()
+            raise WorkerFailed(Failure("garbage", str(e)))
+        if not isinstance(reply, dict):
+            self.kill()
+            raise WorkerFailed(Failure("garbage", f"reply is a {type(reply).__name__}, not a dict"))
+        return reply
+
+    def _reap(self, grace: float = 3.0) -> Optional[int]:
+        try:
+            return self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.proc.returncode
+
+    def _log_tail(self, n: int = 1500) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - n))
+                tail = f.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+        return f"; last output: {tail[-n:]}" if tail else ""
+
+    def log_tail(self, n: int = 4000) -> str:
+        return self._log_tail(n)
+
+    def kill(self) -> None:
+        """End the worker and everything it started in its process group."""
+        for fd in (self._w, self._r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._w = self._r = -1
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Ask politely, then kill: leftovers (threads, children) must not outlive the case."""
+        if self.proc.poll() is None and self._w >= 0:
+            try:
+                channel.write_all(self._w, channel.encode({"op": "exit"}))
+                self.proc.wait(timeout)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()

@@ -1,0 +1,214 @@
+"""The results store: one SQLite file, written only by the runner process.
+
+Two tables carry the verdicts. `verdicts` holds one row per scored unit of work, keyed by
+(problem hash, solution hash, hardware, config hash): the same code on the same problem, machine
+and settings is never scored twice. `cases` maps each (run, problem, sample) a batch met to the
+verdict that judges it, so resume is keyed per sample and two samples with identical code both
+count on the board. Each verdict and its case row are written in one transaction.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import getpass
+import json
+import os
+import socket
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional
+
+from .verdict import Verdict
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    started TEXT NOT NULL,
+    user TEXT, host TEXT, argv TEXT, config TEXT
+);
+CREATE TABLE IF NOT EXISTS verdicts (
+    problem_hash TEXT NOT NULL,
+    solution_hash TEXT NOT NULL,
+    hardware TEXT NOT NULL,
+    config_hash TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    solution TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    speedup REAL,
+    verdict TEXT NOT NULL,
+    created TEXT NOT NULL,
+    run_id TEXT,
+    PRIMARY KEY (problem_hash, solution_hash, hardware, config_hash)
+);
+CREATE TABLE IF NOT EXISTS cases (
+    label TEXT NOT NULL,
+    problem_id TEXT NOT NULL,
+    sample TEXT NOT NULL,
+    level INTEGER,
+    hardware TEXT NOT NULL,
+    config_hash TEXT NOT NULL,
+    problem_hash TEXT NOT NULL,
+    solution_hash TEXT NOT NULL,
+    solution_path TEXT NOT NULL,
+    run_id TEXT,
+    PRIMARY KEY (label, problem_id, sample, hardware, config_hash)
+);
+CREATE TABLE IF NOT EXISTS ref_timings (
+    problem_hash TEXT NOT NULL,
+    hardware TEXT NOT NULL,
+    torch TEXT NOT NULL,
+    timing_hash TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY (problem_hash, hardware, torch, timing_hash)
+);
+"""
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Case:
+    """Where a verdict sits on the board: which run (model), problem and sample it judges."""
+    label: str
+    problem_id: str
+    sample: str
+    level: Optional[int] = None
+
+
+class Store:
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- runs ---------------------------------------------------------------------------------
+    def start_run(self, label: str, config: Any = None, argv: Iterable[str] = ()) -> str:
+        run_id = uuid.uuid4().hex[:12]
+        try:
+            user = getpass.getuser()
+        except Exception:  # no passwd entry in some containers
+            user = ""
+        self.db.execute(
+            "INSERT INTO runs VALUES (?,?,?,?,?,?,?)",
+            (run_id, label, now(), user, socket.gethostname(), json.dumps(list(argv)),
+             json.dumps(config, default=str, sort_keys=True)),
+        )
+        return run_id
+
+    def runs(self) -> list[dict[str, Any]]:
+        cur = self.db.execute("SELECT run_id, label, started, user, host, argv, config FROM runs "
+                              "ORDER BY started")
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    # -- verdicts -----------------------------------------------------------------------------
+    def lookup(self, problem_hash: str, solution_hash: str, hardware: str,
+               config_hash: str) -> Optional[Verdict]:
+        row = self.db.execute(
+            "SELECT verdict FROM verdicts WHERE problem_hash=? AND solution_hash=? AND "
+            "hardware=? AND config_hash=?",
+            (problem_hash, solution_hash, hardware, config_hash)).fetchone()
+        return Verdict.from_json(row[0]) if row else None
+
+    def has_case(self, case: Case, hardware: str, config_hash: str) -> bool:
+        return self.db.execute(
+            "SELECT 1 FROM cases c JOIN verdicts v USING (problem_hash, solution_hash, hardware, "
+            "config_hash) WHERE c.label=? AND c.problem_id=? AND c.sample=? AND c.hardware=? AND "
+            "c.config_hash=?",
+            (case.label, case.problem_id, case.sample, hardware, config_hash)).fetchone() is not None
+
+    def record(self, v: Verdict, case: Optional[Case] = None, run_id: Optional[str] = None) -> None:
+        """Write a verdict (replacing one with the same key) and its case row atomically."""
+        with self._tx():
+            self.db.execute(
+                "INSERT OR REPLACE INTO verdicts VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (v.problem_hash, v.solution_hash, v.hardware, v.config_hash, v.problem,
+                 v.solution, v.outcome.value, json.dumps(v.flags), v.speedup, v.to_json(),
+                 v.created or now(), run_id))
+            if case is not None:
+                self._record_case(case, v, run_id)
+
+    def record_case(self, case: Case, v: Verdict, run_id: Optional[str] = None) -> None:
+        """Point a case at an existing verdict (identical code met again)."""
+        with self._tx():
+            self._record_case(case, v, run_id)
+
+    def _record_case(self, case: Case, v: Verdict, run_id: Optional[str]) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO cases VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (case.label, case.problem_id, case.sample, case.level, v.hardware, v.config_hash,
+             v.problem_hash, v.solution_hash, v.solution, run_id))
+
+    def verdicts(self) -> Iterator[Verdict]:
+        for (s,) in self.db.execute("SELECT verdict FROM verdicts ORDER BY created"):
+            yield Verdict.from_json(s)
+
+    def case_rows(self) -> Iterator[tuple[Case, Verdict]]:
+        """Every case with its verdict: what the board tabulates."""
+        cur = self.db.execute(
+            "SELECT c.label, c.problem_id, c.sample, c.level, v.verdict FROM cases c JOIN verdicts "
+            "v USING (problem_hash, solution_hash, hardware, config_hash) "
+            "ORDER BY c.label, c.problem_id, c.sample")
+        for label, pid, sample, level, s in cur:
+            yield Case(label, pid, sample, level), Verdict.from_json(s)
+
+    # -- reference timing cache ---------------------------------------------------------------
+    def ref_timing(self, problem_hash: str, hardware: str, torch_version: str,
+                   timing_hash: str) -> Optional[dict[str, Any]]:
+        row = self.db.execute(
+            "SELECT summary FROM ref_timings WHERE problem_hash=? AND hardware=? AND torch=? AND "
+            "timing_hash=?", (problem_hash, hardware, torch_version, timing_hash)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put_ref_timing(self, problem_hash: str, hardware: str, torch_version: str,
+                       timing_hash: str, summary: dict[str, Any]) -> None:
+        with self._tx():
+            self.db.execute("INSERT OR REPLACE INTO ref_timings VALUES (?,?,?,?,?,?)",
+                            (problem_hash, hardware, torch_version, timing_hash,
+                             json.dumps(summary), now()))
+
+    # -- merge ----------------------------------------------------------------------------------
+    def merge_from(self, other: str | os.PathLike) -> int:
+        """Copy every row of another store in; returns how many verdict rows were added."""
+        before = self.db.execute("SELECT count(*) FROM verdicts").fetchone()[0]
+        self.db.execute("ATTACH DATABASE ? AS other", (str(other),))
+        try:
+            with self._tx():
+                for table in ("runs", "verdicts", "cases", "ref_timings"):
+                    self.db.execute(f"INSERT OR IGNORE INTO {table} SELECT * FROM other.{table}")
+        finally:
+            self.db.execute("DETACH DATABASE other")
+        return self.db.execute("SELECT count(*) FROM verdicts").fetchone()[0] - before
+
+    def _tx(self):
+        return _Tx(self.db)
+
+
+class _Tx:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, *rest: Any) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

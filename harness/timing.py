@@ -1,0 +1,200 @@
+"""Timing: the clock inside a worker, the statistics, and the side-by-side schedule.
+
+Workers time single calls (`Clock`): flush the cache, wait for the whole device, start, call,
+stop, wait for the whole device again. The runner (`interleave`) asks the reference and the
+candidate for rounds in turn, so drift and noisy neighbours hit both alike, and stops when both
+medians are tight or the budget is spent. Statistics are distribution-free: order-statistic
+intervals for medians, a bootstrap for the ratio of medians.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+# Taken at import, before any solution code runs in this process.
+_perf_ns = time.perf_counter_ns
+_cuda_sync = torch.cuda.synchronize
+_Event = torch.cuda.Event
+_event_record = torch.cuda.Event.record
+_event_elapsed = torch.cuda.Event.elapsed_time
+
+
+# ------------------------------------------------------------------------------------------------
+# Inside a worker
+# ------------------------------------------------------------------------------------------------
+class Clock:
+    """Times one call at a time on one device; cuda: events plus a device-wide sync."""
+
+    def __init__(self, device: torch.device, cache: str, flush_bytes: int = 0):
+        self.device = device
+        self.cuda = device.type == "cuda"
+        self.cache = cache
+        if not flush_bytes:
+            if self.cuda:
+                l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 0) or (64 << 20)
+                flush_bytes = 2 * l2
+            else:
+                flush_bytes = 16 << 20
+        self.flush_buf = torch.empty(flush_bytes, dtype=torch.uint8, device=device) \
+            if cache == "cold" else None
+        self.name = "cuda_events" if self.cuda else "host"
+
+    def sync(self) -> None:
+        if self.cuda:
+            _cuda_sync(self.device)
+
+    def flush(self) -> None:
+        if self.flush_buf is not None:
+            self.flush_buf.fill_(1)  # a write: evicts dirty lines and clean ones alike
+
+    def time_call(self, fn: Callable[[], Any]) -> tuple[float, float, Any]:
+        """(device ms, synced wall ms, result) of one call."""
+        self.flush()
+        self.sync()
+        if self.cuda:
+            start, end = _Event(enable_timing=True), _Event(enable_timing=True)
+            w0 = _perf_ns()
+            _event_record(start)
+            out = fn()
+            _event_record(end)
+            self.sync()
+            w1 = _perf_ns()
+            return _event_elapsed(start, end), (w1 - w0) / 1e6, out
+        w0 = _perf_ns()
+        out = fn()
+        w1 = _perf_ns()
+        ms = (w1 - w0) / 1e6
+        return ms, ms, out
+
+
+# ------------------------------------------------------------------------------------------------
+# Statistics
+# ------------------------------------------------------------------------------------------------
+def median(xs: Sequence[float]) -> float:
+    return float(np.median(np.asarray(xs, dtype=float)))
+
+
+def iqr(xs: Sequence[float]) -> float:
+    q1, q3 = np.percentile(np.asarray(xs, dtype=float), [25, 75])
+    return float(q3 - q1)
+
+
+def median_ci(xs: Sequence[float], z: float = 1.96) -> tuple[float, float]:
+    """Distribution-free 95% CI of the median from order statistics (binomial, normal approx.)."""
+    s = sorted(xs)
+    n = len(s)
+    if n == 0:
+        return (math.nan, math.nan)
+    half = z * math.sqrt(n) / 2
+    lo = max(0, int(math.floor(n / 2 - half)) - 1)
+    hi = min(n - 1, int(math.ceil(n / 2 + half)))
+    return (float(s[lo]), float(s[hi]))
+
+
+def rel_ci_width(xs: Sequence[float]) -> float:
+    """Half-width of the median's CI over the median."""
+    if len(xs) < 3:
+        return math.inf
+    lo, hi = median_ci(xs)
+    m = median(xs)
+    return (hi - lo) / (2 * m) if m > 0 else math.inf
+
+
+def ratio_ci(num: Sequence[float], den: Sequence[float], n_boot: int = 2000,
+             seed: int = 0) -> tuple[float, float]:
+    """Bootstrap 95% CI of median(num) / median(den), resampling each side on its own."""
+    a, b = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    if len(a) == 0 or len(b) == 0:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    ma = np.median(a[rng.integers(0, len(a), size=(n_boot, len(a)))], axis=1)
+    mb = np.median(b[rng.integers(0, len(b), size=(n_boot, len(b)))], axis=1)
+    r = ma / mb
+    return (float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5)))
+
+
+# ------------------------------------------------------------------------------------------------
+# The side-by-side schedule (runner side)
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class Side:
+    """What one worker reported over all rounds, plus the runner's own wall clock."""
+    device_ms: list[float] = field(default_factory=list)
+    wall_ms: list[float] = field(default_factory=list)
+    round_wall_ms: list[float] = field(default_factory=list)   # measured by the runner
+    round_calls: list[int] = field(default_factory=list)
+    checks: list[tuple[int, Any]] = field(default_factory=list)  # (check seed, output)
+    threads_grew: bool = False
+
+    def add(self, reply: dict[str, Any], runner_ms: float, seeds: Sequence[int]) -> None:
+        self.device_ms += list(reply["device_ms"])
+        self.wall_ms += list(reply["wall_ms"])
+        self.round_wall_ms.append(runner_ms)
+        self.round_calls.append(len(reply["device_ms"]))
+        self.checks += list(zip(seeds, reply.get("checks", [])))
+        self.threads_grew |= bool(reply.get("threads_grew"))
+
+    def overhead_ms(self) -> float:
+        """Per-call runner time the worker's own wall clock does not account for (IPC, checks);
+        the warm-up round is left out. A worker that under-reports its times shows up here."""
+        calls = self.round_calls[1:]
+        if not calls:
+            return 0.0
+        reported = sum(self.wall_ms[self.round_calls[0]:])
+        return (sum(self.round_wall_ms[1:]) - reported) / sum(calls)
+
+
+@dataclass
+class Schedule:
+    round_calls: int
+    min_calls: int
+    max_calls: int
+    rel_ci: float
+    budget_s: float
+    timed_checks: int
+
+
+def interleave(time_round: Callable[[str, int, list[int], bool], tuple[dict, float]],
+               sched: Schedule, new_seed: Callable[[], int]) -> tuple[Side, Side, int, bool]:
+    """Alternate reference and candidate rounds until both medians are tight or time is up.
+
+    `time_round(side, n, check_seeds, warmup)` runs one round on a worker and returns its reply
+    and the runner's wall time for it. Check calls (fresh inputs whose outputs are compared)
+    land in the first round and in a final round after the stopping rule has fired, so a
+    solution that turns lazy once calls pile up is caught on the calls that are timed.
+    """
+    ref, cand = Side(), Side()
+    t0 = time.monotonic()
+    rounds = 0
+    converged = False
+    order = ["ref", "cand"]
+    while True:
+        final = converged or len(cand.device_ms) >= sched.max_calls or \
+            time.monotonic() - t0 > sched.budget_s
+        checks = [new_seed() for _ in range(1 if (rounds == 0 or final) and sched.timed_checks else 0)]
+        for who in order:
+            reply, runner_ms = time_round(who, sched.round_calls, checks, rounds == 0)
+            (ref if who == "ref" else cand).add(reply, runner_ms, checks)
+        rounds += 1
+        order.reverse()
+        if final:
+            break
+        n = min(len(ref.device_ms), len(cand.device_ms))
+        converged = n >= sched.min_calls and rel_ci_width(ref.device_ms) <= sched.rel_ci and \
+            rel_ci_width(cand.device_ms) <= sched.rel_ci
+    return ref, cand, rounds, converged
+
+
+def seed_source(seed: Optional[int]) -> Callable[[], int]:
+    """Fresh unpredictable seeds, or a reproducible stream when a seed is given."""
+    if seed is None:
+        sysrand = random.SystemRandom()
+        return lambda: sysrand.randrange(1, 2**62)
+    rng = random.Random(seed)
+    return lambda: rng.randrange(1, 2**62)

@@ -1,0 +1,153 @@
+"""The verdict: one record per (problem, solution) that every later stage reads.
+
+Plain dataclasses so that a verdict is JSON in the store, on stdout and in tables alike.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+class Outcome(str, enum.Enum):
+    OK = "ok"                        # compiled, ran, matched the reference on every check
+    NO_CODE = "no_code"              # the reply holds no usable code defining ModelNew
+    LOAD_ERROR = "load_error"        # the code does not import or has no usable ModelNew
+    COMPILE_ERROR = "compile_error"  # its extension failed to compile
+    RUNTIME_ERROR = "runtime_error"  # forward (or construction) raised, CUDA errors included
+    INCORRECT = "incorrect"          # ran, but an output differs from the reference's
+    TIMEOUT = "timeout"              # build or run passed its time limit and was killed
+    CRASHED = "crashed"              # the worker died: signal, os._exit, no result
+
+
+# Flags: each makes a pass or a speedup meaningless; a flagged case never counts as a win.
+NO_CUSTOM_KERNEL = "no_custom_kernel"
+UNSYNCED_WORK = "unsynced_work"
+INPUT_MUTATED = "input_mutated"
+NOT_A_TENSOR = "not_a_tensor"
+TAMPERING = "tampering"
+WEAK_PROBLEM = "weak_problem"
+BEYOND_ROOFLINE = "beyond_roofline"
+SANDBOX_VIOLATION = "sandbox_violation"
+LAUNCH_BOUND = "launch_bound"
+
+FLAG_DOCS = {
+    NO_CUSTOM_KERNEL: "no kernel or extension function from the solution's own sources ran "
+                      "during forward (PyTorch-only, or a fallback after a failed build)",
+    UNSYNCED_WORK: "work continued after forward returned (side stream, thread or child "
+                   "process): the timer would miss it",
+    INPUT_MUTATED: "forward changed its inputs in place, or returned an output that aliases one",
+    NOT_A_TENSOR: "an output was not a plain torch.Tensor (subclass, wrapper, lazy tensor)",
+    TAMPERING: "the solution replaced a function the harness relies on (timers, sync, "
+               "comparisons, input generation) or reported times its wall clock contradicts",
+    WEAK_PROBLEM: "the reference output barely depends on the input: a constant or zeros "
+                  "output would pass, so a pass means little",
+    BEYOND_ROOFLINE: "the candidate ran faster than the bytes it must move and the FLOPs it "
+                     "must do allow on this device",
+    SANDBOX_VIOLATION: "the solution opened the network, wrote outside its scratch folder, or "
+                       "touched files the harness keeps from it",
+    LAUNCH_BOUND: "the reference runs within a few times the cost of an empty forward: the "
+                  "speedup mostly measures launch and Python overhead",
+}
+ALL_FLAGS = tuple(FLAG_DOCS)
+
+
+@dataclass
+class Errors:
+    """Error metrics of the worst trial (by relative norm error)."""
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    rel_norm: float = 0.0
+    trial: int = -1
+
+
+@dataclass
+class Timing:
+    """Side-by-side timing summary. Times are milliseconds."""
+    ref_median_ms: float
+    cand_median_ms: float
+    ref_iqr_ms: float
+    cand_iqr_ms: float
+    ref_ci_ms: tuple[float, float]
+    cand_ci_ms: tuple[float, float]
+    ref_calls: int
+    cand_calls: int
+    speedup: float
+    speedup_ci: tuple[float, float]
+    cache: str                       # cold | rotate | warm
+    clock: str                       # cuda_events | host
+    rounds: int = 0
+    converged: bool = False          # every median's CI reached the target before the budget
+    overhead_ms: Optional[float] = None       # empty-forward floor
+    floor_ms: Optional[float] = None          # roofline floor of the work itself
+    speed_of_light: Optional[float] = None    # floor / candidate median
+    compile_median_ms: Optional[float] = None
+    speedup_vs_compile: Optional[float] = None
+    seconds: float = 0.0
+
+
+@dataclass
+class Verdict:
+    problem: str
+    solution: str
+    outcome: Outcome
+    flags: list[str] = field(default_factory=list)
+    message: str = ""                # compiler / runtime / comparison message, first lines
+    problem_hash: str = ""
+    solution_hash: str = ""
+    code_block: Optional[int] = None  # which fenced block of a raw reply was used
+    errors: Optional[Errors] = None
+    timing: Optional[Timing] = None
+    details: dict[str, Any] = field(default_factory=dict)   # why each flag was raised
+    seeds: dict[str, Any] = field(default_factory=dict)
+    device: str = ""
+    hardware: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    config_hash: str = ""
+    durations: dict[str, float] = field(default_factory=dict)
+    created: str = ""
+
+    @property
+    def speedup(self) -> Optional[float]:
+        return self.timing.speedup if self.timing else None
+
+    @property
+    def win(self) -> bool:
+        """A result a table may count: correct and unflagged."""
+        return self.outcome is Outcome.OK and not self.flags
+
+    def flag(self, name: str, why: str) -> None:
+        if name not in FLAG_DOCS:
+            raise ValueError(f"unknown flag {name!r}")
+        if name not in self.flags:
+            self.flags.append(name)
+        self.details.setdefault(name, why)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["outcome"] = self.outcome.value
+        d["speedup"] = self.speedup
+        d["win"] = self.win
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, default=str)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Verdict":
+        d = {k: v for k, v in d.items() if k in {f.name for f in dataclasses.fields(cls)}}
+        d["outcome"] = Outcome(d["outcome"])
+        if d.get("errors"):
+            d["errors"] = Errors(**d["errors"])
+        if d.get("timing"):
+            t = dict(d["timing"])
+            for k in ("ref_ci_ms", "cand_ci_ms", "speedup_ci"):
+                t[k] = tuple(t[k])
+            d["timing"] = Timing(**t)
+        return cls(**d)
+
+    @classmethod
+    def from_json(cls, s: str) -> "Verdict":
+        return cls.from_dict(json.loads(s))

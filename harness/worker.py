@@ -1,0 +1,328 @@
+"""A worker process: `python -m harness.worker ROLE RFD WFD`.
+
+Roles: `build` imports a solution once so that its extensions compile; `reference` runs the
+problem's Model (trusted); `candidate` runs the solution's ModelNew (untrusted). Reference and
+candidate answer the same requests, so the runner treats them alike and timing takes turns.
+The harness's own references (timers, sync, seeds) are taken at import, before solution code.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+import traceback
+from typing import Any, Callable, Optional
+
+import torch
+
+from . import channel, sandbox, timing
+from .problem import load_module, load_problem
+
+_seed_torch = torch.manual_seed
+_seed_python = random.seed
+_sleep = time.sleep
+_clone = torch.Tensor.clone
+_equal = torch.equal
+
+
+def _seed_all(seed: int) -> None:
+    _seed_torch(seed)
+    _seed_python(seed)
+    try:
+        import numpy
+        numpy.random.seed(seed % 2**32)
+    except ImportError:
+        pass
+
+
+def _map(x: Any, fn: Callable[[torch.Tensor], Any]) -> Any:
+    if isinstance(x, torch.Tensor):
+        return fn(x)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_map(v, fn) for v in x) if type(x) in (list, tuple) else [_map(v, fn) for v in x]
+    return x
+
+
+def _tensors(x: Any) -> list[torch.Tensor]:
+    out: list[torch.Tensor] = []
+    _map(x, out.append)
+    return out
+
+
+def _plain(t: torch.Tensor) -> torch.Tensor:
+    return t if type(t) is torch.Tensor else t.as_subclass(torch.Tensor)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Bitwise equality of two structures (NaN equals NaN)."""
+    ta, tb = _tensors(a), _tensors(b)
+    if len(ta) != len(tb):
+        return False
+    for x, y in zip(ta, tb):
+        x, y = _plain(x), _plain(y)
+        if x.shape != y.shape or x.dtype != y.dtype:
+            return False
+        if _equal(x, y):
+            continue
+        if not x.is_floating_point():
+            return False
+        nx, ny = torch.isnan(x), torch.isnan(y)
+        if not _equal(nx, ny) or not _equal(x.masked_fill(nx, 0), y.masked_fill(ny, 0)):
+            return False
+    return True
+
+
+def _to_host(x: Any) -> Any:
+    """Plain CPU tensors only: what crosses the channel can hide no behaviour."""
+    if isinstance(x, torch.Tensor):
+        return _clone(_plain(x).detach().to("cpu")).contiguous()
+    if isinstance(x, (list, tuple)):
+        return [_to_host(v) for v in x]
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
+    return f"<unsupported output of type {type(x).__name__}>"
+
+
+def _storages(x: Any) -> set[int]:
+    ptrs = set()
+    for t in _tensors(x):
+        try:
+            if t.numel():
+                ptrs.add(_plain(t).untyped_storage().data_ptr())
+        except Exception:
+            pass
+    return ptrs
+
+
+def _checksum(inputs: list[Any]) -> list[float]:
+    out = []
+    for t in _tensors(inputs):
+        d = _plain(t).detach()
+        if d.is_complex() or d.is_floating_point():
+            out.append(float(torch.sum(d, dtype=torch.float64)))
+        else:
+            out.append(float(torch.sum(d, dtype=torch.int64)))
+    return out
+
+
+class Runner:
+    """State of one reference or candidate worker across requests."""
+
+    def __init__(self, role: str, guard: sandbox.Guard):
+        self.role = role
+        self.guard = guard
+        self.model: Optional[torch.nn.Module] = None
+        self.problem: Any = None
+        self.device = torch.device("cpu")
+        self.sets: list[list[Any]] = []
+        self.clock: Optional[timing.Clock] = None
+        self.last_inputs: Optional[list[Any]] = None
+
+    # -- requests ----------------------------------------------------------------------------
+    def load(self, msg: dict[str, Any]) -> dict[str, Any]:
+        self.device = torch.device(msg["device"])
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        self.problem = load_problem(msg["problem"])
+        if self.role == "candidate":
+            self.guard.count_extension_calls()
+            self.guard.arm(msg["write_roots"], msg["forbidden"], msg["allowed_reads"])
+            try:
+                mod = load_module(msg["solution"], "solution")
+            except BaseException as e:
+                return _import_error(e, msg["solution"])
+            cls = getattr(mod, "ModelNew", None)
+            if not isinstance(cls, type):
+                return {"error": f"{msg['solution']}: defines no class ModelNew", "kind": "load"}
+        else:
+            cls = self.problem.Model
+        _seed_all(msg["init_seed"])
+        init_inputs = self.problem.get_init_inputs()
+        try:
+            self.model = cls(*init_inputs).to(self.device)
+        except BaseException as e:
+            return {"error": f"constructing {cls.__name__}: {_exc_line(e)}", "kind": "runtime",
+                    "trace": _trace(e)}
+        info: dict[str, Any] = {"ok": True, "extensions": list(self.guard.extensions)}
+        if self.device.type == "cuda":
+            info["device_name"] = torch.cuda.get_device_name(self.device)
+        # One untracked call first: lazy thread pools and CUDA handles start here, not in a trial.
+        with torch.no_grad():
+            self.model(*self._inputs(msg["warm_seed"]))
+        timing.Clock(self.device, "warm").sync()
+        return info
+
+    def run(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Correctness trials: fresh inputs per seed; `reuse` refills the last inputs' storage."""
+        results = []
+        for i, seed in enumerate(msg["seeds"]):
+            reuse = msg.get("reuse") and i == len(msg["seeds"]) - 1
+            results.append(self._trial(seed, reuse, msg["profile"] and i == 0, msg["delay_s"]))
+        return {"trials": results}
+
+    def time(self, msg: dict[str, Any]) -> dict[str, Any]:
+        if self.clock is None:
+            self.clock = timing.Clock(self.device, msg["cache"], msg["flush_bytes"])
+            nsets = msg["rotate_sets"] if msg["cache"] == "rotate" else 1
+            self.sets = [self._inputs(s) for s in msg["set_seeds"][:nsets]]
+        clock, model = self.clock, self.model
+        assert model is not None
+        n = msg["n"]
+        check_at = dict(zip(random.Random(msg["check_seeds"][0] if msg["check_seeds"] else 0)
+                            .sample(range(n), min(len(msg["check_seeds"]), n)), msg["check_seeds"]))
+        dev_ms, wall_ms, checks = [], [], []
+        threads0 = sandbox.thread_count()
+        with torch.no_grad():
+            if msg["warmup"]:
+                t_end = time.monotonic() + msg["warmup_s"]
+                for i in range(msg["warmup_calls"]):
+                    clock.time_call(lambda: model(*self.sets[i % len(self.sets)]))
+                while time.monotonic() < t_end:
+                    clock.time_call(lambda: model(*self.sets[0]))
+            for i in range(n):
+                inputs = self.sets[i % len(self.sets)]
+                if i in check_at:   # new values into the same storage: caches keyed on it go stale
+                    self._refill(inputs, check_at[i])
+                d, w, out = clock.time_call(lambda: model(*inputs))
+                dev_ms.append(d)
+                wall_ms.append(w)
+                if i in check_at:
+                    checks.append(_to_host(out))
+                del out
+        return {"device_ms": dev_ms, "wall_ms": wall_ms, "checks": checks,
+                "threads_grew": sandbox.thread_count() > threads0}
+
+    def probe(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Reference only: work counts for the roofline and the empty-forward overhead."""
+        from . import roofline
+        assert self.model is not None
+        inputs = self._inputs(msg["seed"])
+        result = roofline.count_work(self.model, inputs)
+        clock = timing.Clock(self.device, msg["cache"], msg["flush_bytes"])
+        empty = [clock.time_call(lambda: inputs[0] if inputs else None)[0] for _ in range(30)]
+        result["overhead_ms"] = timing.median(empty[5:])
+        if msg.get("peaks"):
+            result["peaks"] = roofline.measure_peaks(self.device)
+        return result
+
+    def finish(self, msg: dict[str, Any]) -> dict[str, Any]:
+        return {"tampered": self.guard.tampered(), "violations": list(self.guard.violations),
+                "ext_calls": self.guard.ext_calls}
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _inputs(self, seed: int) -> list[Any]:
+        _seed_all(seed)
+        return [x.to(self.device) if isinstance(x, torch.Tensor) else x
+                for x in self.problem.get_inputs()]
+
+    def _refill(self, inputs: list[Any], seed: int) -> None:
+        fresh = self._inputs(seed)
+        for old, new in zip(inputs, fresh):
+            if isinstance(old, torch.Tensor):
+                old.copy_(new)
+
+    def _trial(self, seed: int, reuse: bool, profile: bool, delay_s: float) -> dict[str, Any]:
+        assert self.model is not None
+        if reuse and self.last_inputs is not None:
+            inputs = self.last_inputs
+            self._refill(inputs, seed)
+        else:
+            inputs = self._inputs(seed)
+        self.last_inputs = inputs
+        snapshot = _map(inputs, lambda t: _clone(t))
+        obs: dict[str, Any] = {"checksum": _checksum(inputs)}
+        threads0, kids0, calls0 = sandbox.thread_count(), sandbox.child_count(), self.guard.ext_calls
+        clock = timing.Clock(self.device, "warm")
+        prof = None
+        with torch.no_grad():
+            if profile and self.device.type == "cuda":
+                prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA])
+                prof.__enter__()
+            try:
+                out = self.model(*inputs)
+                at_return = _map(out, lambda t: _clone(_plain(t)))  # stream-ordered copy
+                clock.sync()
+            finally:
+                if prof is not None:
+                    prof.__exit__(None, None, None)
+        obs["ext_calls"] = self.guard.ext_calls - calls0
+        if prof is not None:
+            obs["kernels"] = _kernel_times(prof)
+        obs["threads_after"] = sandbox.thread_count() - threads0
+        obs["children_after"] = sandbox.child_count() - kids0
+        if delay_s:
+            _sleep(delay_s)
+        clock.sync()
+        obs["changed_after_return"] = not _same(at_return, out)
+        obs["not_plain"] = sorted({type(t).__name__ for t in _tensors(out) if type(t) is not torch.Tensor})
+        obs["input_mutated"] = not _same(snapshot, inputs)
+        obs["aliases_input"] = bool(_storages(out) & _storages(inputs))
+        obs["out_type"] = type(out).__name__
+        return {"output": _to_host(out), "obs": obs}
+
+
+def _kernel_times(prof: Any) -> list[tuple[str, float]]:
+    totals: dict[str, float] = {}
+    for e in prof.events():
+        if getattr(e, "device_type", None) == torch.autograd.DeviceType.CUDA:
+            totals[e.name] = totals.get(e.name, 0.0) + float(getattr(e, "device_time", 0.0) or 0.0)
+    return sorted(totals.items(), key=lambda kv: -kv[1])
+
+
+def _exc_line(e: BaseException) -> str:
+    text = f"{type(e).__name__}: {e}".strip()
+    return text if len(text) < 20000 else text[:20000] + " ..."
+
+
+def _trace(e: BaseException) -> str:
+    return "".join(traceback.format_exception(type(e), e, e.__traceback__))[-6000:]
+
+
+def _import_error(e: BaseException, path: str) -> dict[str, Any]:
+    text = _exc_line(e)
+    compile_failed = "Error building extension" in text or "error:" in text and "ninja" in text
+    if isinstance(e, SystemExit):
+        text = f"the solution called exit({e.code}) at import"
+    return {"error": text, "kind": "compile" if compile_failed else "load", "trace": _trace(e)}
+
+
+def build(msg: dict[str, Any], guard: sandbox.Guard) -> dict[str, Any]:
+    """Import the solution once: load_inline compiles into this process's TORCH_EXTENSIONS_DIR."""
+    guard.count_extension_calls()
+    try:
+        mod = load_module(msg["solution"], "solution")
+    except BaseException as e:
+        return _import_error(e, msg["solution"])
+    if not isinstance(getattr(mod, "ModelNew", None), type):
+        return {"error": f"{msg['solution']}: defines no class ModelNew", "kind": "load"}
+    return {"ok": True, "extensions": list(guard.extensions)}
+
+
+def main() -> None:
+    role, rfd, wfd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel])
+    runner = Runner(role, guard)
+    handlers = {"load": runner.load, "run": runner.run, "time": runner.time,
+                "probe": runner.probe, "finish": runner.finish,
+                "build": lambda m: build(m, guard)}
+    while True:
+        try:
+            msg = channel.read_message(rfd)
+        except channel.ChannelClosed:
+            break
+        if msg.get("op") == "exit":
+            break
+        try:
+            reply = handlers[msg["op"]](msg)
+        except BaseException as e:   # a solution's exception is a result, not our crash
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            reply = {"error": _exc_line(e), "kind": "runtime", "trace": _trace(e)}
+        channel.write_all(wfd, channel.encode(reply))
+    sys.stdout.flush()
+    os._exit(0)   # skip interpreter teardown: a solution's __del__ or atexit cannot change anything
+
+
+if __name__ == "__main__":
+    main()
