@@ -360,11 +360,15 @@ class Case:
         if extra > t.unsynced_gap_ms and cdev < t.unsynced_ratio * cwall:
             v.flag(UNSYNCED_WORK, f"timed calls took {cwall:.4g} ms of synchronized wall time but "
                                   f"{cdev:.4g} ms on the timer: work ran outside the timed stream")
-        # The runner's own clock: a worker that under-reports time shows as unexplained overhead.
-        r_over, c_over = rs.overhead_ms(), cs.overhead_ms()
-        if c_over - r_over > t.tamper_slack * cwall + 0.05:
-            v.flag(TAMPERING, f"the runner measured {c_over - r_over:.4g} ms per call more than the "
-                              "candidate reported")
+        # The runner's own clock: time a worker does not report is IPC and checks, about the same
+        # for both sides per round; far more on the candidate's side means it under-reports.
+        r_run, r_rep, k = rs.steady()
+        c_run, c_rep, _ = cs.steady()
+        if k > 0:
+            unexplained = (c_run - c_rep) - (r_run - r_rep)
+            if unexplained > t.tamper_slack * c_run + t.tamper_jitter_ms * k:
+                v.flag(TAMPERING, f"the runner's clock saw {unexplained:.4g} ms more than the "
+                                  f"candidate reported over {k} rounds")
         if timing.floor_ms and t.cache != "warm" and \
                 timing.cand_median_ms < self.cfg.check.roofline_slack * timing.floor_ms:
             v.flag(BEYOND_ROOFLINE, f"{timing.cand_median_ms:.4g} ms is under the floor of "

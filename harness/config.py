@@ -57,7 +57,7 @@ class TimingCfg:
     budget_s: float = 30.0           # per case, for the timing stage
     cache: str = "cold"              # cold (flush before each call) | rotate | warm
     rotate_sets: int = 4
-    flush_bytes: int = 0             # 0: twice the device's L2 (GPU) or 16 MiB (CPU)
+    flush_bytes: int = 0             # 0: twice the device's L2 (GPU) or last-level cache (CPU)
     bootstrap: int = 2000
     launch_bound_factor: float = 3.0
     cuda_graph: bool = False         # time graph replays of forward (launch-bound problems)
@@ -65,7 +65,8 @@ class TimingCfg:
     compile_mode: str = "default"
     unsynced_gap_ms: float = 0.02    # event time vs synced wall time: allowed absolute gap
     unsynced_ratio: float = 0.5      # ...and event time must reach this share of wall time
-    tamper_slack: float = 0.25       # parent's wall clock vs reported times, relative slack
+    tamper_slack: float = 0.25       # runner's wall clock vs reported times: relative slack...
+    tamper_jitter_ms: float = 5.0    # ...plus this much scheduling jitter per round
 
 
 @dataclass

@@ -27,7 +27,9 @@ KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH
 def scrubbed_env(home: Path, extra: Optional[dict[str, str]] = None) -> dict[str, str]:
     env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
     env.update(HOME=str(home), TMPDIR=str(home / "tmp"), PYTHONDONTWRITEBYTECODE="1",
-               PYTHONUNBUFFERED="1", PYTHONHASHSEED="0", PYTHONPATH=HARNESS_ROOT)
+               PYTHONUNBUFFERED="1", PYTHONHASHSEED="0", PYTHONPATH=HARNESS_ROOT,
+               # Two workers take turns on the same cores: idle OpenMP pools must sleep, not spin.
+               OMP_WAIT_POLICY="PASSIVE", KMP_BLOCKTIME="0")
     (home / "tmp").mkdir(parents=True, exist_ok=True)
     env.update(extra or {})
     return env

@@ -8,6 +8,7 @@ intervals for medians, a bootstrap for the ratio of medians.
 """
 from __future__ import annotations
 
+import glob
 import math
 import random
 import time
@@ -25,6 +26,18 @@ _event_record = torch.cuda.Event.record
 _event_elapsed = torch.cuda.Event.elapsed_time
 
 
+def _largest_cpu_cache() -> int:
+    sizes = []
+    for index in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*/size"):
+        try:
+            text = open(index).read().strip().upper()
+            sizes.append(int(text[:-1]) * {"K": 1 << 10, "M": 1 << 20}[text[-1]] if text[-1] in "KM"
+                         else int(text))
+        except (OSError, ValueError):
+            pass
+    return max(sizes, default=32 << 20)
+
+
 # ------------------------------------------------------------------------------------------------
 # Inside a worker
 # ------------------------------------------------------------------------------------------------
@@ -40,7 +53,7 @@ class Clock:
                 l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 0) or (64 << 20)
                 flush_bytes = 2 * l2
             else:
-                flush_bytes = 16 << 20
+                flush_bytes = 2 * _largest_cpu_cache()
         self.flush_buf = torch.empty(flush_bytes, dtype=torch.uint8, device=device) \
             if cache == "cold" else None
         self.name = "cuda_events" if self.cuda else "host"
@@ -140,14 +153,11 @@ class Side:
         self.checks += list(zip(seeds, reply.get("checks", [])))
         self.threads_grew |= bool(reply.get("threads_grew"))
 
-    def overhead_ms(self) -> float:
-        """Per-call runner time the worker's own wall clock does not account for (IPC, checks);
-        the warm-up round is left out. A worker that under-reports its times shows up here."""
-        calls = self.round_calls[1:]
-        if not calls:
-            return 0.0
-        reported = sum(self.wall_ms[self.round_calls[0]:])
-        return (sum(self.round_wall_ms[1:]) - reported) / sum(calls)
+    def steady(self) -> tuple[float, float, int]:
+        """(runner ms, reported wall ms, rounds) after the warm-up round: the runner's clock
+        against the worker's, so a worker that under-reports its times can be caught."""
+        first = self.round_calls[0] if self.round_calls else 0
+        return sum(self.round_wall_ms[1:]), sum(self.wall_ms[first:]), len(self.round_calls) - 1
 
 
 @dataclass

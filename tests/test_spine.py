@@ -1,0 +1,122 @@
+"""Every outcome of one evaluation, reached by a real example through the real pipeline on CPU."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from harness.case import evaluate
+from harness.verdict import Outcome
+
+from conftest import EXAMPLES, ROOT, SMALL, make_cfg
+
+
+def _eval(cache_dir, cpu, solution, **overrides):
+    return evaluate(SMALL, EXAMPLES / solution, make_cfg(cache_dir, **overrides), cpu)
+
+
+def test_honest_cpp_is_ok_with_timing(cache_dir, cpu):
+    v = _eval(cache_dir, cpu, "relu_cpp.py")
+    assert v.outcome is Outcome.OK, v.message
+    assert v.flags == [], v.details
+    t = v.timing
+    assert t is not None and t.ref_calls >= 5 and t.cand_calls >= 5
+    assert t.ref_ci_ms[0] <= t.ref_median_ms <= t.ref_ci_ms[1]
+    assert t.speedup_ci[0] <= t.speedup <= t.speedup_ci[1]
+    assert t.clock == "host" and t.cache == "cold"
+    assert v.errors is not None and v.errors.rel_norm == 0.0
+    assert len(v.seeds["trials"]) == 5 and v.seeds["reuse"]
+    assert v.details["kernels"]["extension_calls"] >= 6
+
+
+def test_second_evaluation_is_a_build_cache_hit(cache_dir, cpu):
+    _eval(cache_dir, cpu, "relu_cpp.py", **{"timing.enabled": False})
+    v = _eval(cache_dir, cpu, "relu_cpp.py", **{"timing.enabled": False})
+    assert v.details["build"]["cached"] is True
+    assert v.durations["build"] < 2.0
+
+
+def test_seeds_are_fresh_unless_given(cache_dir, cpu):
+    a = _eval(cache_dir, cpu, "relu_cpp.py", **{"timing.enabled": False})
+    b = _eval(cache_dir, cpu, "relu_cpp.py", **{"timing.enabled": False})
+    assert a.seeds["trials"] != b.seeds["trials"]
+    c = _eval(cache_dir, cpu, "relu_cpp.py", **{"timing.enabled": False, "seed": 7})
+    d = _eval(cache_dir, cpu, "relu_cpp.py", **{"timing.enabled": False, "seed": 7})
+    assert c.seeds == d.seeds
+
+
+@pytest.mark.parametrize("solution, outcome, words", [
+    ("compile_error_cpp.py", Outcome.COMPILE_ERROR, "error"),
+    ("wrong_cpp.py", Outcome.INCORRECT, "trial 1"),
+    ("crash_cpp.py", Outcome.CRASHED, "SIGSEGV"),
+    ("exit.py", Outcome.CRASHED, "without sending a result"),
+    ("runtime_error_cpp.py", Outcome.RUNTIME_ERROR, "forward"),
+    ("load_error.py", Outcome.LOAD_ERROR, "ModelNew"),
+    ("no_code.md", Outcome.NO_CODE, "ModelNew"),
+])
+def test_failure_outcomes(cache_dir, cpu, solution, outcome, words):
+    v = _eval(cache_dir, cpu, solution)
+    assert v.outcome is outcome, (v.outcome, v.message)
+    assert words in v.message
+    assert v.timing is None
+
+
+def test_compile_error_carries_the_compilers_own_lines(cache_dir, cpu):
+    v = _eval(cache_dir, cpu, "compile_error_cpp.py")
+    assert "error:" in v.message
+    assert "Traceback" not in v.message and "Error building extension" not in v.message
+
+
+def test_hang_is_killed_within_its_limit(cache_dir, cpu):
+    limit = 8
+    t0 = time.monotonic()
+    v = _eval(cache_dir, cpu, "hang_cpp.py", **{"limits.load_s": limit})
+    assert v.outcome is Outcome.TIMEOUT, v.message
+    run_time = v.durations["total"] - v.durations.get("build", 0)
+    assert run_time < limit + 10, v.durations
+    assert time.monotonic() - t0 < v.durations["build"] + limit + 15
+
+
+def test_raw_reply_uses_the_last_modelnew_block(cache_dir, cpu):
+    v = _eval(cache_dir, cpu, "relu_reply.md", **{"timing.enabled": False})
+    assert v.outcome is Outcome.OK, v.message
+    assert v.code_block is not None and v.code_block >= 1
+
+
+def test_runner_survives_every_failure_and_the_next_case_works(cache_dir, cpu):
+    for bad in ("crash_cpp.py", "exit.py"):
+        assert _eval(cache_dir, cpu, bad).outcome is Outcome.CRASHED
+    v = _eval(cache_dir, cpu, "relu_cpp.py", **{"timing.enabled": False})
+    assert v.outcome is Outcome.OK
+
+
+def _cli(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "harness.eval", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_cli_json_verdict_on_last_line(cache_dir):
+    r = _cli(f"problem={SMALL}", f"solution={EXAMPLES / 'wrong_cpp.py'}", "device=cpu",
+             "format=json", f"cache_dir={cache_dir}")
+    assert r.returncode == 0, r.stderr
+    verdict = json.loads(r.stdout.strip().splitlines()[-1])
+    assert verdict["outcome"] == "incorrect" and verdict["win"] is False
+    assert verdict["versions"]["torch"] and verdict["config_hash"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["problem=nope.py"], "nope.py: no such problem file"),
+    (["solution=missing.py"], "missing.py: no such solution file"),
+    ([f"problem={ROOT / 'README.md'}"], "README.md"),
+    (["device=tpu"], "device='tpu'"),
+    (["format=xml"], "format='xml'"),
+])
+def test_cli_user_errors_are_one_line(args, words):
+    r = _cli("device=cpu", *args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
