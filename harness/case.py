@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from . import __version__, roofline
-from .build import build
+from .build import Build, build, ext_dir_for
 from .compare import compare, weak_problem
 from .config import EvalCfg, config_hash
 from .device import DeviceInfo
@@ -49,22 +49,25 @@ class Source:
     block: Optional[int]
     reason: str
     hash: str
+    unreadable: bool = False   # load_error (not even text), as opposed to no_code (no ModelNew)
 
 
 def read_solution(path: Path) -> Source:
     """Never raises for a bad solution file: that is the solution's outcome, not the runner's."""
+    def bad(reason: str) -> Source:
+        return Source(None, None, reason, code_hash(f"unreadable:{path}:{reason}"), True)
+
     if path.is_dir():
-        return Source(None, None, f"{path} is a directory", "")
+        return bad(f"{path} is a directory, not a solution file")
     try:
         size = path.stat().st_size
         if size > MAX_SOLUTION_BYTES:
-            return Source(None, None, f"{path} is {size >> 20} MiB, over the "
-                                      f"{MAX_SOLUTION_BYTES >> 20} MiB limit", "")
+            return bad(f"{path} is {size / 2**20:.0f} MiB, over the {MAX_SOLUTION_BYTES >> 20} MiB limit")
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
-        return Source(None, None, f"{path} is not UTF-8 text ({e.reason} at byte {e.start})", "")
+        return bad(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})")
     except OSError as e:
-        return Source(None, None, f"cannot read {path}: {e.strerror}", "")
+        return bad(f"cannot read {path}: {e.strerror}")
     ex = extract(text, is_python_file=path.suffix == ".py")
     return Source(ex.code, ex.block, ex.reason, code_hash(ex.code) if ex.code else code_hash(text))
 
@@ -109,10 +112,33 @@ def _save_peaks(cache_dir: Path, hardware: str, peaks: dict[str, float]) -> None
     tmp.replace(f)
 
 
+Prepared = tuple[Source, Optional[Path], Optional[Build]]
+
+
+def prepare(solution: Path, cfg: EvalCfg, device: str) -> Prepared:
+    """Read, extract and build a solution: everything before a worker runs it (no GPU needed)."""
+    src = read_solution(solution)
+    if src.code is None:
+        return src, None, None
+    cache_dir = Path(cfg.cache_dir).resolve()
+    ext_dir = ext_dir_for(cache_dir, src.hash, "cpu" if device == "cpu" else "cuda")
+    ext_dir.mkdir(parents=True, exist_ok=True)
+    code_file = ext_dir / "solution.py"
+    if not code_file.exists():
+        tmp = ext_dir / f"solution.{uuid.uuid4().hex[:6]}.tmp"
+        tmp.write_text(src.code, encoding="utf-8")
+        tmp.replace(code_file)
+    b = build(code_file, src.hash, cache_dir, device, timeout=cfg.limits.build_s,
+              jobs=cfg.build.jobs, cuda_arch=cfg.build.cuda_arch,
+              cache_failures=cfg.build.cache_failures)
+    return src, code_file, b
+
+
 class Case:
     def __init__(self, problem: Path, solution: Path, cfg: EvalCfg, dev: DeviceInfo,
-                 store_path: Optional[str] = None):
+                 store_path: Optional[str] = None, prebuilt: Optional[Prepared] = None):
         self.problem, self.solution, self.cfg, self.dev = problem, solution, cfg, dev
+        self.prebuilt = prebuilt
         self.cache_dir = Path(cfg.cache_dir).resolve()
         self.store_path = store_path
         self.new_seed = seed_source(cfg.seed)
@@ -139,7 +165,8 @@ class Case:
 
     def _device_env(self) -> tuple[dict[str, str], str]:
         if self.dev.device == "cpu":
-            return {"CUDA_VISIBLE_DEVICES": ""}, "cpu"
+            n = str(self.cfg.timing.cpu_threads)
+            return {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n}, "cpu"
         return {"CUDA_VISIBLE_DEVICES": self.dev.device.split(":")[1]}, "cuda:0"
 
     # -- the case ----------------------------------------------------------------------------------
@@ -159,24 +186,12 @@ class Case:
 
     def _run(self) -> None:
         v, cfg = self.verdict, self.cfg
-        src = read_solution(self.solution)
+        src, code_file, b = self.prebuilt or prepare(self.solution, self.cfg, self.dev.device)
         v.solution_hash, v.code_block = src.hash, src.block
-        if src.code is None:
-            raise CaseEnd(Outcome.NO_CODE, src.reason)
-        self._stage("extract")
-
-        from .build import ext_dir_for
-        kind = "cpu" if self.dev.device == "cpu" else "cuda"
-        ext_dir = ext_dir_for(self.cache_dir, src.hash, kind)
-        ext_dir.mkdir(parents=True, exist_ok=True)
-        code_file = ext_dir / "solution.py"
-        if not code_file.exists():
-            tmp = ext_dir / f"solution.{uuid.uuid4().hex[:6]}.tmp"
-            tmp.write_text(src.code, encoding="utf-8")
-            tmp.replace(code_file)
-        b = build(code_file, src.hash, self.cache_dir, self.dev.device, timeout=cfg.limits.build_s,
-                  jobs=cfg.build.jobs, cuda_arch=cfg.build.cuda_arch,
-                  cache_failures=cfg.build.cache_failures)
+        if b is None:
+            raise CaseEnd(Outcome.LOAD_ERROR if src.unreadable else Outcome.NO_CODE, src.reason)
+        assert code_file is not None
+        ext_dir = b.ext_dir
         v.details["build"] = {"cached": b.cached, "seconds": round(b.seconds, 3),
                               "extensions": b.extensions}
         self._stage("build")
@@ -380,5 +395,5 @@ class Case:
 
 
 def evaluate(problem: str | Path, solution: str | Path, cfg: EvalCfg, dev: DeviceInfo,
-             store_path: Optional[str] = None) -> Verdict:
-    return Case(Path(problem), Path(solution), cfg, dev, store_path).run()
+             store_path: Optional[str] = None, prebuilt: Optional[Prepared] = None) -> Verdict:
+    return Case(Path(problem), Path(solution), cfg, dev, store_path, prebuilt).run()

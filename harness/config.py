@@ -63,6 +63,7 @@ class TimingCfg:
     cuda_graph: bool = False         # time graph replays of forward (launch-bound problems)
     compile_baseline: bool = False   # also time torch.compile(reference)
     compile_mode: str = "default"
+    cpu_threads: int = 1             # device=cpu: threads per worker (both sides alike; 1 is steadiest)
     unsynced_gap_ms: float = 0.02    # event time vs synced wall time: allowed absolute gap
     unsynced_ratio: float = 0.5      # ...and event time must reach this share of wall time
     tamper_slack: float = 0.25       # runner's wall clock vs reported times: relative slack...
@@ -112,6 +113,26 @@ class BoardCfg:
     label: Optional[str] = None      # only this run label
 
 
+@dataclass
+class BatchCfg(EvalCfg):
+    """A batch: every eval knob, plus what to score, where, and how wide."""
+    solutions: str = "solutions"
+    problems: str = "problems"
+    layout: str = "pairs"            # auto | kernelbench | stem | pairs
+    pairs: Optional[str] = "solutions/expected.json"
+    select: str = "solutions/examples/*"   # glob over solution paths (pairs layout)
+    label: Optional[str] = None      # run label on the board; default: the solutions folder
+    store: Optional[str] = "results.db"
+    build_workers: int = 0           # 0: cores - 1 (at least 1)
+    gpus: str = "all"                # all | 0,1,... (device=cuda); one evaluation worker each
+    eval_workers: int = 1            # device=cpu: evaluations at once
+    force: bool = False              # score again what the store already has
+    shard: int = 0
+    num_shards: int = 1
+    progress: bool = True
+    board: bool = True               # print the leaderboard at the end
+
+
 # Keys that change what a verdict says; paths, formats and worker counts do not.
 VERDICT_KEYS = ("device", "check", "timing", "limits")
 
@@ -129,3 +150,4 @@ def register() -> None:
     cs = ConfigStore.instance()
     cs.store(name="eval_schema", node=EvalCfg)
     cs.store(name="board_schema", node=BoardCfg)
+    cs.store(name="batch_schema", node=BatchCfg)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -33,6 +34,14 @@ def scrubbed_env(home: Path, extra: Optional[dict[str, str]] = None) -> dict[str
     (home / "tmp").mkdir(parents=True, exist_ok=True)
     env.update(extra or {})
     return env
+
+
+LIVE: "weakref.WeakSet[Worker]" = weakref.WeakSet()   # so an interrupted runner can end them all
+
+
+def kill_all() -> None:
+    for w in list(LIVE):
+        w.kill()
 
 
 @dataclass
@@ -89,6 +98,7 @@ class Worker:
         os.close(to_child_r)
         os.close(from_child_w)
         self._w, self._r = to_child_w, from_child_r
+        LIVE.add(self)
 
     def request(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send one request and wait for its reply; on any failure the worker is dead after."""

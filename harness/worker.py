@@ -124,6 +124,8 @@ class Runner:
         self.device = torch.device(msg["device"])
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
+        elif os.environ.get("OMP_NUM_THREADS", "").isdigit():
+            torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
         self.problem = load_problem(msg["problem"])
         if self.role == "candidate":
             self.guard.count_extension_calls()
