@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+import threading
 import time
 import traceback
 from typing import Any, Callable, Optional
@@ -301,7 +302,21 @@ def build(msg: dict[str, Any], guard: sandbox.Guard) -> dict[str, Any]:
     return {"ok": True, "extensions": list(guard.extensions)}
 
 
+def _watch_parent() -> None:
+    """If the runner dies (even by SIGKILL), end this worker's whole process group: compilers,
+    threads and children included, so nothing orphaned races the next run over a build folder."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            _sleep(0.5)
+        os.killpg(0, 9)
+
+    threading.Thread(target=watch, name="kh-parent-watch", daemon=True).start()
+
+
 def main() -> None:
+    _watch_parent()
     role, rfd, wfd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel])
     runner = Runner(role, guard)
