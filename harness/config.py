@@ -133,6 +133,22 @@ class BatchCfg(EvalCfg):
     board: bool = True               # print the leaderboard at the end
 
 
+@dataclass
+class LintCfg:
+    problems: str = "problems"
+    device: str = "auto"
+    format: str = "terminal"         # terminal | github | csv
+    out: Optional[str] = None
+    cache_dir: str = ".harness-cache"
+    seeds: int = 3                   # draws compared for variation and constancy
+    timed_calls: int = 20
+    cache: str = "cold"
+    launch_bound_factor: float = 3.0
+    weak_margin: float = 10.0
+    tolerances: Dict[str, Tol] = field(default_factory=_default_tolerances)
+    limits: LimitsCfg = field(default_factory=LimitsCfg)
+
+
 # Keys that change what a verdict says; paths, formats and worker counts do not.
 VERDICT_KEYS = ("device", "check", "timing", "limits")
 
@@ -151,3 +167,4 @@ def register() -> None:
     cs.store(name="eval_schema", node=EvalCfg)
     cs.store(name="board_schema", node=BoardCfg)
     cs.store(name="batch_schema", node=BatchCfg)
+    cs.store(name="lint_schema", node=LintCfg)

@@ -207,6 +207,11 @@ class Runner:
         result["overhead_ms"] = timing.median(empty[5:])
         if msg.get("peaks"):
             result["peaks"] = roofline.measure_peaks(self.device)
+        if self.device.type == "cuda":
+            result["peak_memory"] = int(torch.cuda.max_memory_allocated(self.device))
+        else:
+            import resource
+            result["peak_memory"] = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
         return result
 
     def finish(self, msg: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,8 @@ def cache_dir(tmp_path_factory) -> Path:
     """Builds are the slow part (~20 s per C++ extension here): compile each solution once.
     KH_TEST_CACHE lets pytest-xdist workers share one folder (builds are locked per source)."""
     shared = os.environ.get("KH_TEST_CACHE")
+    if not shared and os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = str(tmp_path_factory.getbasetemp().parent / "kh-cache")   # common to all workers
     if shared:
         Path(shared).mkdir(parents=True, exist_ok=True)
         return Path(shared)

@@ -1,0 +1,178 @@
+"""python -m harness.lint problems=...: is each problem worth scoring on?
+
+Per problem, in a reference worker (a problem is trusted code, but still never runs in the
+runner): it imports; get_inputs varies with the seed; the reference is deterministic for a
+fixed seed (unless the file says NONDETERMINISTIC = True); the output is finite, not constant,
+not all zeros, and a zeros or constant output would fail the comparison; then reference time,
+peak memory and launch-bound status on the device at hand. Exits 1 when a problem fails.
+Works on any folder in this format (KernelBench's levels too).
+"""
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import shutil
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import hydra
+import torch
+from omegaconf import OmegaConf
+from tabulate import tabulate
+
+from .compare import compare, weak_problem
+from .config import LintCfg, register
+from .device import DeviceError, resolve
+from .discover import DiscoveryError, _problem_files
+from .problem import ProblemError, check_file, problem_id
+from .proc import Worker, WorkerFailed
+from .report import fail
+from .timing import median
+
+register()
+
+
+@dataclass
+class Lint:
+    problem: str
+    problems: list[str] = field(default_factory=list)
+    ref_ms: Optional[float] = None
+    overhead_ms: Optional[float] = None
+    memory_mb: Optional[float] = None
+    gflop: Optional[float] = None
+    mbytes: Optional[float] = None
+    launch_bound: bool = False
+    nondeterministic: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _declares_nondeterministic(path: Path) -> bool:
+    try:
+        tree = ast.parse(path.read_text())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    return any(isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "NONDETERMINISTIC"
+               for t in n.targets) and getattr(n.value, "value", False) is True for n in tree.body)
+
+
+def _ask(w: Worker, msg: dict, timeout: float) -> dict:
+    reply = w.request(msg, timeout)
+    if "error" in reply:
+        raise ProblemError(str(reply["error"]).splitlines()[0][:300])
+    return reply
+
+
+def lint_one(path: Path, cfg: LintCfg, device: str, env: dict[str, str]) -> Lint:
+    res = Lint(problem_id(path), nondeterministic=_declares_nondeterministic(path))
+    try:
+        check_file(path)
+    except ProblemError as e:
+        res.problems.append(str(e).split(": ", 1)[-1])
+        return res
+    scratch = Path(cfg.cache_dir).resolve() / "scratch" / f"lint-{uuid.uuid4().hex[:10]}"
+    w = Worker("reference", scratch, env, file_limit_mb=cfg.limits.output_mb,
+               max_message_mb=cfg.limits.max_message_mb)
+    try:
+        _ask(w, {"op": "load", "problem": str(path.resolve()), "device": device, "init_seed": 1,
+                 "warm_seed": 2}, cfg.limits.load_s)
+        seeds = [11, 11] + [100 + i for i in range(max(2, cfg.seeds))]
+        trials = _ask(w, {"op": "run", "seeds": seeds, "reuse": False, "delay_s": 0.0,
+                          "profile": False}, cfg.limits.step_s)["trials"]
+        outs = [t["output"] for t in trials]
+        sums = [t["obs"]["checksum"] for t in trials]
+        if sums[0] != sums[1]:
+            res.problems.append("get_inputs differs for the same seed")
+        if len({tuple(s) for s in sums[1:]}) < len(sums) - 1:
+            res.problems.append("get_inputs does not vary with the seed")
+        if not res.nondeterministic and not compare(outs[0], outs[1], cfg.tolerances).ok:
+            res.problems.append("reference not deterministic for a fixed seed "
+                                "(or mark NONDETERMINISTIC = True)")
+        if any(torch.is_tensor(t) and t.is_floating_point() and not bool(torch.isfinite(t).all())
+               for o in outs for t in (o if isinstance(o, list) else [o])):
+            res.problems.append("output has NaN/Inf")
+        weak = weak_problem(outs[1:], cfg.tolerances, cfg.weak_margin)
+        if weak:
+            res.problems.append(f"weak: {weak}")
+        probe = _ask(w, {"op": "probe", "seed": 7, "cache": cfg.cache, "flush_bytes": 0,
+                         "peaks": False}, max(cfg.limits.step_s, 300))
+        timed = _ask(w, {"op": "time", "n": cfg.timed_calls, "check_seeds": [], "warmup": True,
+                         "warmup_calls": 3, "warmup_s": 0.05, "cache": cfg.cache,
+                         "rotate_sets": 1, "flush_bytes": 0, "set_seeds": [7]},
+                     cfg.limits.step_s)
+        res.ref_ms = median(timed["device_ms"])
+        res.overhead_ms = probe["overhead_ms"]
+        res.memory_mb = probe["peak_memory"] / 2**20
+        res.gflop, res.mbytes = probe["flops"] / 1e9, probe["bytes"] / 2**20
+        res.launch_bound = res.ref_ms < cfg.launch_bound_factor * res.overhead_ms
+        if res.launch_bound:
+            res.problems.append(f"launch-bound: {res.ref_ms:.4g} ms vs empty forward "
+                                f"{res.overhead_ms:.4g} ms")
+    except (ProblemError, WorkerFailed) as e:
+        res.problems.append(str(e))
+    finally:
+        w.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    return res
+
+
+def table(results: list[Lint], fmt: str) -> str:
+    headers = ["problem", "status", "ref ms", "empty fwd ms", "peak MiB", "GFLOP", "MiB moved", "notes"]
+    rows = [[r.problem, "ok" if r.ok else "FAIL",
+             f"{r.ref_ms:.4g}" if r.ref_ms is not None else "-",
+             f"{r.overhead_ms:.3g}" if r.overhead_ms is not None else "-",
+             f"{r.memory_mb:.0f}" if r.memory_mb is not None else "-",
+             f"{r.gflop:.3g}" if r.gflop is not None else "-",
+             f"{r.mbytes:.3g}" if r.mbytes is not None else "-",
+             "; ".join(r.problems) + (" (nondeterministic)" if r.nondeterministic else "")]
+            for r in results]
+    if fmt == "csv":
+        buf = io.StringIO()
+        csv.writer(buf).writerows([headers, *rows])
+        return buf.getvalue()
+    text = tabulate(rows, headers, tablefmt="github" if fmt == "github" else "simple")
+    bad = sum(not r.ok for r in results)
+    return f"{text}\n\n{len(results) - bad} of {len(results)} problems lint-clean\n"
+
+
+def run(cfg: LintCfg) -> int:
+    if cfg.format not in ("terminal", "github", "csv"):
+        return fail(f"format={cfg.format!r}: expected terminal, github or csv")
+    try:
+        dev = resolve(cfg.device)
+        files = _problem_files(Path(cfg.problems))
+    except (DeviceError, DiscoveryError) as e:
+        return fail(str(e))
+    if not files:
+        return fail(f"problems={cfg.problems}: no problem files found")
+    if dev.device == "cpu":
+        env, device = {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}, "cpu"
+    else:
+        env, device = {"CUDA_VISIBLE_DEVICES": dev.device.split(":")[1]}, "cuda:0"
+    results = []
+    for f in files:
+        r = lint_one(f, cfg, device, env)
+        print(f"{r.problem}: {'ok' if r.ok else 'FAIL: ' + '; '.join(r.problems)}", file=sys.stderr)
+        results.append(r)
+    text = f"device: {dev.hardware}\n\n" + table(results, cfg.format)
+    if cfg.out:
+        Path(cfg.out).write_text(text)
+    print(text)
+    return 0 if all(r.ok for r in results) else 1
+
+
+@hydra.main(version_base=None, config_path="../conf", config_name="lint")
+def main(cfg: LintCfg) -> None:
+    code = run(cfg)  # type: ignore[arg-type]
+    if code:
+        sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""The problem linter, run for real over small problem folders on CPU."""
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def _lint(folder, *extra):
+    return subprocess.run([sys.executable, "-m", "harness.lint", f"problems={folder}", "device=cpu",
+                           "timed_calls=5", *extra], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_names_weak_and_broken_problems(tmp_path):
+    (tmp_path / "good.py").write_text((ROOT / "tests/problems/small_relu.py").read_text())
+    (tmp_path / "weak.py").write_text((ROOT / "tests/problems/weak_mean.py").read_text())
+    (tmp_path / "fixed_inputs.py").write_text(
+        (ROOT / "tests/problems/small_relu.py").read_text().replace(
+            "return [torch.randn(M, N)]", "return [torch.ones(M, N)]"))
+    (tmp_path / "random_ref.py").write_text(
+        (ROOT / "tests/problems/small_relu.py").read_text().replace(
+            "return torch.relu(x)", "return torch.relu(x) + __import__('os').urandom(1)[0]"))
+    (tmp_path / "nan.py").write_text(
+        (ROOT / "tests/problems/small_relu.py").read_text().replace(
+            "return torch.relu(x)", "return torch.log(x)"))
+    (tmp_path / "missing.py").write_text("import torch\nclass Model: pass\n")
+    r = _lint(tmp_path, "format=github")
+    assert r.returncode == 1, r.stderr
+    rows = {line.split("|")[1].strip(): line for line in r.stdout.splitlines() if line.startswith("| ")}
+    assert "| ok" in rows["good"]
+    assert "weak" in rows["weak"] and "FAIL" in rows["weak"]
+    assert "does not vary with the seed" in rows["fixed_inputs"]
+    assert "not deterministic" in rows["random_ref"]
+    assert "NaN/Inf" in rows["nan"]
+    assert "get_inputs" in rows["missing"] and "FAIL" in rows["missing"]
+    assert "1 of 6 problems lint-clean" in r.stdout
+
+
+def test_clean_folder_exits_zero(tmp_path):
+    (tmp_path / "good.py").write_text((ROOT / "tests/problems/small_relu.py").read_text())
+    r = _lint(tmp_path, f"out={tmp_path / 'lint.md'}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 of 1 problems lint-clean" in (tmp_path / "lint.md").read_text()
+
+
+def test_missing_folder_is_one_line():
+    r = _lint("no/such/dir")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
