@@ -1,0 +1,41 @@
+"""The CUDA path on a real GPU (skipped without CUDA)."""
+from __future__ import annotations
+
+import pytest
+
+from harness.case import evaluate
+from harness.device import resolve
+from harness.verdict import Outcome
+
+from conftest import ROOT, make_cfg
+
+pytestmark = pytest.mark.gpu
+RELU = ROOT / "problems/level1/relu.py"
+
+
+@pytest.fixture(scope="module")
+def gpu():
+    return resolve("cuda")
+
+
+def test_honest_cuda_relu_is_ok_and_clean(cache_dir, gpu):
+    v = evaluate(RELU, ROOT / "solutions/examples/relu_cuda.py", make_cfg(cache_dir, "cuda"), gpu)
+    assert v.outcome is Outcome.OK, v.message
+    assert v.flags == [], v.details
+    assert v.timing.clock == "cuda_events" and v.timing.speedup > 0.5
+    assert v.details["kernels"]["own_share"] > 0.5
+
+
+def test_cuda_compile_error_has_nvcc_lines(cache_dir, gpu):
+    v = evaluate(RELU, ROOT / "solutions/examples/compile_error_cuda.py", make_cfg(cache_dir, "cuda"), gpu)
+    assert v.outcome is Outcome.COMPILE_ERROR and "error" in v.message
+
+
+def test_side_stream_is_flagged(cache_dir, gpu):
+    v = evaluate(RELU, ROOT / "solutions/adversarial/side_stream_cuda.py", make_cfg(cache_dir, "cuda"), gpu)
+    assert "unsynced_work" in v.flags, (v.outcome, v.message, v.details)
+
+
+def test_pytorch_only_is_flagged_on_gpu(cache_dir, gpu):
+    v = evaluate(RELU, ROOT / "solutions/adversarial/torch_only.py", make_cfg(cache_dir, "cuda"), gpu)
+    assert v.outcome is Outcome.OK and "no_custom_kernel" in v.flags

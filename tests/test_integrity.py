@@ -1,0 +1,40 @@
+"""Every known trick, judged through the real pipeline on CPU, against solutions/expected.json.
+
+Entries that target problems/level1/relu.py run on tests/problems/small_relu.py instead (same
+operator, 256x256): the tricks do not depend on the size, and CI has two cores.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness import selftest
+from harness.case import evaluate
+
+from conftest import ROOT, SMALL, make_cfg
+
+EXPECTED = ROOT / "solutions" / "expected.json"
+ENTRIES = selftest.load(EXPECTED, "cpu") if EXPECTED.exists() else []
+SUBSTITUTE = {"problems/level1/relu.py": SMALL}
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.id for e in ENTRIES])
+def test_cpu_verdict_matches_expectation(entry, cache_dir, cpu):
+    problem = SUBSTITUTE.get(entry.problem, ROOT / entry.problem)
+    cfg = make_cfg(cache_dir, **{"limits.step_s": 30, "limits.load_s": 60})
+    v = evaluate(problem, ROOT / entry.solution, cfg, cpu)
+    ok, why = selftest.check(v, entry)
+    assert ok, f"{why} | message: {v.message[:300]} | details: {v.details}"
+
+
+def test_expectations_cover_every_solution_file():
+    listed = {Path(e.solution).name for e in selftest.load(EXPECTED)}
+    files = {p.name for d in ("examples", "adversarial") for p in (ROOT / "solutions" / d).iterdir()
+             if p.suffix in (".py", ".md")}
+    assert files <= listed, f"no expectation for {sorted(files - listed)}"
+
+
+def test_flagged_pass_is_never_a_win(cache_dir, cpu):
+    v = evaluate(SMALL, ROOT / "solutions/adversarial/torch_only.py", make_cfg(cache_dir), cpu)
+    assert v.outcome.value == "ok" and "no_custom_kernel" in v.flags and not v.win
