@@ -231,7 +231,7 @@ class Case:
         info = _ask(cand, {**load, "solution": str(code_file),
                            "write_roots": [str(cand.scratch), str(ext_dir)],
                            "forbidden": [str(self.cache_dir)] + [str(Path(s).resolve()) for s in store],
-                           "allowed_reads": [str(ext_dir)]},
+                           "allowed_reads": [str(ext_dir), str(cand.scratch)]},
                     cfg.limits.load_s, "load")
         try:
             cand_trials = _ask(cand, {**run, "profile": self.dev.device != "cpu"},

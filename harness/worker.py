@@ -16,6 +16,8 @@ import traceback
 from typing import Any, Callable, Optional
 
 import torch
+import torch._dynamo  # noqa: F401  (wraps torch.manual_seed on import: before the snapshot, not after)
+import torch.profiler  # noqa: F401
 
 from . import channel, sandbox, timing
 from .problem import load_module, load_problem
@@ -123,6 +125,10 @@ class Runner:
     # -- requests ----------------------------------------------------------------------------
     def load(self, msg: dict[str, Any]) -> dict[str, Any]:
         self.device = torch.device(msg["device"])
+        # fp32 problems are judged in fp32: TF32 on would put the reference itself ~5e-4 off.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         elif os.environ.get("OMP_NUM_THREADS", "").isdigit():
@@ -150,9 +156,14 @@ class Runner:
         info: dict[str, Any] = {"ok": True, "extensions": list(self.guard.extensions)}
         if self.device.type == "cuda":
             info["device_name"] = torch.cuda.get_device_name(self.device)
-        # One untracked call first: lazy thread pools and CUDA handles start here, not in a trial.
+        # One untracked call first: lazy thread pools, CUDA handles and (for the candidate on a
+        # GPU) the profiler's own threads start here, not inside a trial that counts threads.
         with torch.no_grad():
-            self.model(*self._inputs(msg["warm_seed"]))
+            if self.role == "candidate" and self.device.type == "cuda":
+                with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]):
+                    self.model(*self._inputs(msg["warm_seed"]))
+            else:
+                self.model(*self._inputs(msg["warm_seed"]))
         timing.Clock(self.device, "warm").sync()
         return info
 

@@ -1,0 +1,28 @@
+"""2-D average pooling, kernel 4, stride 2, padding 1, on x of shape 32 x 128 x 128 x 128, float32.
+
+y[n, c, p, q] = (1/16) * sum over i, j in 0..3 of x[n, c, 2p - 1 + i, 2q - 1 + j], zero padding
+counted in the divisor (count_include_pad=True, PyTorch's default); y is 32 x 128 x 64 x 64.
+~0.3 GFLOP, ~335 MB (268 MB in, 67 MB out): memory-bound, ~80 us of DRAM traffic on an H200.
+"""
+import torch
+import torch.nn as nn
+
+BATCH, CHANNELS, H, W = 32, 128, 128, 128
+KSIZE, STRIDE, PAD = 4, 2, 1
+
+
+class Model(nn.Module):
+    def __init__(self, ksize: int, stride: int, pad: int):
+        super().__init__()
+        self.pool = nn.AvgPool2d(ksize, stride=stride, padding=pad)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(x)
+
+
+def get_inputs():
+    return [torch.randn(BATCH, CHANNELS, H, W)]
+
+
+def get_init_inputs():
+    return [KSIZE, STRIDE, PAD]

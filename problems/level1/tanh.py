@@ -1,0 +1,25 @@
+"""Tanh, elementwise over an 8192 x 4096 float32 matrix.
+
+y = tanh(x); x ~ 2 * N(0, 1).
+~0.2 GFLOP, ~270 MB (134 MB in, 134 MB out): memory-bound, ~60 us of DRAM traffic on an H200.
+"""
+import torch
+import torch.nn as nn
+
+M, N = 8192, 4096
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x)
+
+
+def get_inputs():
+    return [torch.randn(M, N) * 2.0]
+
+
+def get_init_inputs():
+    return []
