@@ -158,7 +158,9 @@ class Case:
         self._stage_t = now
 
     def _worker(self, role: str, env: dict[str, str]) -> Worker:
-        w = Worker(role, self.scratch / role, env, file_limit_mb=self.cfg.limits.output_mb,
+        # The output limit is for untrusted code; the reference may compile (torch.compile).
+        limit = self.cfg.limits.output_mb if role == "candidate" else 4096
+        w = Worker(role, self.scratch / role, env, file_limit_mb=limit,
                    max_message_mb=self.cfg.limits.max_message_mb)
         self.workers.append(w)
         return w
@@ -318,17 +320,22 @@ class Case:
         if peaks is None:
             peaks = probe["peaks"]
             _save_peaks(self.cache_dir, hw, peaks)
+        graph = t.cuda_graph and self.dev.device != "cpu"
         base = {"op": "time", "cache": t.cache, "rotate_sets": t.rotate_sets,
-                "flush_bytes": t.flush_bytes, "set_seeds": seeds["sets"],
-                "warmup_calls": t.warmup_calls, "warmup_s": t.warmup_s}
-        workers = {"ref": ref, "cand": cand}
-        outputs: dict[str, list] = {"ref": [], "cand": []}
+                "flush_bytes": t.flush_bytes, "set_seeds": seeds["sets"], "graph": graph,
+                "warmup_calls": t.warmup_calls, "warmup_s": t.warmup_s, "compile_mode": t.compile_mode}
+        workers = {"ref": ref, "cand": cand, "compiled": ref}
+        sides = ("ref", "cand", "compiled") if t.compile_baseline else ("ref", "cand")
 
         def time_round(who: str, n: int, checks: list[int], warmup: bool) -> tuple[dict, float]:
             t0 = time.monotonic()
-            stage = "reference timing" if who == "ref" else "timed forward"
-            reply = _ask(workers[who], {**base, "n": n, "check_seeds": checks, "warmup": warmup},
-                         self.cfg.limits.step_s, stage)
+            stage = "timed forward" if who == "cand" else "reference timing"
+            variant = "compiled" if who == "compiled" else "eager"
+            # torch.compile's first call compiles: give that round the probe's allowance
+            limit = max(self.cfg.limits.step_s, 600) if warmup and variant == "compiled" else \
+                self.cfg.limits.step_s
+            reply = _ask(workers[who], {**base, "n": n, "check_seeds": checks, "warmup": warmup,
+                                        "variant": variant}, limit, stage)
             return reply, (time.monotonic() - t0) * 1e3
 
         def new_check_seed() -> int:
@@ -339,11 +346,12 @@ class Case:
         sched = Schedule(t.round_calls, t.min_calls, t.max_calls, t.rel_ci, t.budget_s,
                          self.cfg.check.timed_checks)
         try:
-            rs, cs, rounds, converged = interleave(time_round, sched, new_check_seed)
+            got, rounds, converged = interleave(time_round, sched, new_check_seed, sides)
         except CaseEnd as e:
             if e.message.startswith("reference"):
                 raise ProblemError(f"{self.problem}: the reference failed: {e.message}") from None
             raise
+        rs, cs = got["ref"], got["cand"]
         for (seed, r_out), (_, c_out) in zip(rs.checks, cs.checks):
             m = compare(r_out, c_out, self.cfg.check.tolerances)
             if not m.ok:
@@ -357,9 +365,13 @@ class Case:
             cand_ci_ms=median_ci(cs.device_ms), ref_calls=len(rs.device_ms),
             cand_calls=len(cs.device_ms), speedup=rm / cm if cm > 0 else float("inf"),
             speedup_ci=ratio_ci(rs.device_ms, cs.device_ms, t.bootstrap),
-            cache=t.cache, clock="host" if self.dev.device == "cpu" else "cuda_events",
+            cache=t.cache, clock="host" if self.dev.device == "cpu" else
+            ("cuda_graph" if graph else "cuda_events"),
             rounds=rounds, converged=converged, overhead_ms=probe["overhead_ms"], floor_ms=floor,
             speed_of_light=floor / cm if cm > 0 else None, seconds=round(time.monotonic() - start, 3))
+        if "compiled" in got:
+            timing.compile_median_ms = median(got["compiled"].device_ms)
+            timing.speedup_vs_compile = timing.compile_median_ms / cm if cm > 0 else None
         v.timing = timing
         v.details["work"] = {"flops": probe["flops"], "bytes": probe["bytes"], "peaks": peaks}
         self._judge_timing(rs, cs, timing)

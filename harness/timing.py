@@ -171,34 +171,36 @@ class Schedule:
 
 
 def interleave(time_round: Callable[[str, int, list[int], bool], tuple[dict, float]],
-               sched: Schedule, new_seed: Callable[[], int]) -> tuple[Side, Side, int, bool]:
-    """Alternate reference and candidate rounds until both medians are tight or time is up.
+               sched: Schedule, new_seed: Callable[[], int],
+               sides: Sequence[str] = ("ref", "cand")) -> tuple[dict[str, Side], int, bool]:
+    """Take turns (reference round, candidate round, ...) until every median is tight or time
+    is up; the order reverses each round so that neither side always goes first.
 
     `time_round(side, n, check_seeds, warmup)` runs one round on a worker and returns its reply
     and the runner's wall time for it. Check calls (fresh inputs whose outputs are compared)
     land in the first round and in a final round after the stopping rule has fired, so a
     solution that turns lazy once calls pile up is caught on the calls that are timed.
     """
-    ref, cand = Side(), Side()
+    out = {name: Side() for name in sides}
     t0 = time.monotonic()
     rounds = 0
     converged = False
-    order = ["ref", "cand"]
+    order = list(sides)
     while True:
-        final = converged or len(cand.device_ms) >= sched.max_calls or \
+        final = converged or min(len(s.device_ms) for s in out.values()) >= sched.max_calls or \
             time.monotonic() - t0 > sched.budget_s
         checks = [new_seed() for _ in range(1 if (rounds == 0 or final) and sched.timed_checks else 0)]
         for who in order:
             reply, runner_ms = time_round(who, sched.round_calls, checks, rounds == 0)
-            (ref if who == "ref" else cand).add(reply, runner_ms, checks)
+            out[who].add(reply, runner_ms, checks)
         rounds += 1
         order.reverse()
         if final:
             break
-        n = min(len(ref.device_ms), len(cand.device_ms))
-        converged = n >= sched.min_calls and rel_ci_width(ref.device_ms) <= sched.rel_ci and \
-            rel_ci_width(cand.device_ms) <= sched.rel_ci
-    return ref, cand, rounds, converged
+        n = min(len(s.device_ms) for s in out.values())
+        converged = n >= sched.min_calls and all(rel_ci_width(s.device_ms) <= sched.rel_ci
+                                                 for s in out.values())
+    return out, rounds, converged
 
 
 def seed_source(seed: Optional[int]) -> Callable[[], int]:

@@ -120,6 +120,8 @@ class Runner:
         self.device = torch.device("cpu")
         self.sets: list[list[Any]] = []
         self.clock: Optional[timing.Clock] = None
+        self.calls: dict[tuple, Callable[[], Any]] = {}
+        self.compiled: Optional[Callable] = None
         self.last_inputs: Optional[list[Any]] = None
 
     # -- requests ----------------------------------------------------------------------------
@@ -180,25 +182,25 @@ class Runner:
             self.clock = timing.Clock(self.device, msg["cache"], msg["flush_bytes"])
             nsets = msg["rotate_sets"] if msg["cache"] == "rotate" else 1
             self.sets = [self._inputs(s) for s in msg["set_seeds"][:nsets]]
-        clock, model = self.clock, self.model
-        assert model is not None
+        clock = self.clock
         n = msg["n"]
         check_at = dict(zip(random.Random(msg["check_seeds"][0] if msg["check_seeds"] else 0)
                             .sample(range(n), min(len(msg["check_seeds"]), n)), msg["check_seeds"]))
         dev_ms, wall_ms, checks = [], [], []
         threads0 = sandbox.thread_count()
         with torch.no_grad():
+            calls = [self._callable(msg.get("variant", "eager"), bool(msg.get("graph")), i,
+                                    msg.get("compile_mode", "default")) for i in range(len(self.sets))]
             if msg["warmup"]:
                 t_end = time.monotonic() + msg["warmup_s"]
                 for i in range(msg["warmup_calls"]):
-                    clock.time_call(lambda: model(*self.sets[i % len(self.sets)]))
+                    clock.time_call(calls[i % len(calls)])
                 while time.monotonic() < t_end:
-                    clock.time_call(lambda: model(*self.sets[0]))
+                    clock.time_call(calls[0])
             for i in range(n):
-                inputs = self.sets[i % len(self.sets)]
                 if i in check_at:   # new values into the same storage: caches keyed on it go stale
-                    self._refill(inputs, check_at[i])
-                d, w, out = clock.time_call(lambda: model(*inputs))
+                    self._refill(self.sets[i % len(self.sets)], check_at[i])
+                d, w, out = clock.time_call(calls[i % len(calls)])
                 dev_ms.append(d)
                 wall_ms.append(w)
                 if i in check_at:
@@ -206,6 +208,33 @@ class Runner:
                 del out
         return {"device_ms": dev_ms, "wall_ms": wall_ms, "checks": checks,
                 "threads_grew": sandbox.thread_count() > threads0}
+
+    def _callable(self, variant: str, graph: bool, index: int, mode: str) -> Callable[[], Any]:
+        """forward on input set `index`: eager, torch.compile'd (reference), or a CUDA graph replay."""
+        key = (variant, graph, index)
+        if key in self.calls:
+            return self.calls[key]
+        model = self.model
+        assert model is not None
+        if variant == "compiled":
+            if self.compiled is None:
+                self.compiled = torch.compile(model, mode=None if mode == "default" else mode)
+            model = self.compiled
+        inputs = self.sets[index]
+        fn: Callable[[], Any] = lambda: model(*inputs)
+        if graph and self.device.type == "cuda":
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(3):
+                    fn()
+            torch.cuda.current_stream().wait_stream(side)
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                static_out = fn()
+            fn = lambda: (g.replay(), static_out)[1]
+        self.calls[key] = fn
+        return fn
 
     def probe(self, msg: dict[str, Any]) -> dict[str, Any]:
         """Reference only: work counts for the roofline and the empty-forward overhead."""

@@ -39,3 +39,9 @@ def test_side_stream_is_flagged(cache_dir, gpu):
 def test_pytorch_only_is_flagged_on_gpu(cache_dir, gpu):
     v = evaluate(RELU, ROOT / "solutions/adversarial/torch_only.py", make_cfg(cache_dir, "cuda"), gpu)
     assert v.outcome is Outcome.OK and "no_custom_kernel" in v.flags
+
+
+def test_cuda_graph_timing(cache_dir, gpu):
+    cfg = make_cfg(cache_dir, "cuda", **{"timing.cuda_graph": True})
+    v = evaluate(RELU, ROOT / "solutions/examples/relu_cuda.py", cfg, gpu)
+    assert v.outcome is Outcome.OK and v.timing.clock == "cuda_graph", v.message

@@ -1,0 +1,76 @@
+"""Timing statistics, the side-by-side schedule, and the timing options on CPU."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from harness.case import evaluate
+from harness.timing import Schedule, interleave, median, median_ci, ratio_ci, rel_ci_width
+
+from conftest import EXAMPLES, SMALL, make_cfg
+
+
+def test_median_ci_covers_the_true_median_about_95_percent():
+    rng = np.random.default_rng(0)
+    hits = 0
+    for _ in range(400):
+        xs = rng.lognormal(0.0, 0.5, size=41)
+        lo, hi = median_ci(xs)
+        hits += lo <= 1.0 <= hi          # the lognormal's median is exp(0) = 1
+    assert 0.90 <= hits / 400 <= 0.995
+
+
+def test_ratio_ci_brackets_the_ratio_and_narrows_with_samples():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(2.0, 0.1, 200), rng.normal(1.0, 0.05, 200)
+    lo, hi = ratio_ci(a, b)
+    assert lo < median(a) / median(b) < hi and 1.9 < lo and hi < 2.1
+    lo2, hi2 = ratio_ci(a[:20], b[:20])
+    assert hi2 - lo2 > hi - lo
+
+
+def _fake_round(times: dict[str, float], noise: float, log: list):
+    rng = random.Random(0)
+
+    def round_(who, n, checks, warmup):
+        log.append((who, len(checks)))
+        ms = [times[who] * (1 + rng.uniform(-noise, noise)) for _ in range(n)]
+        return {"device_ms": ms, "wall_ms": ms, "checks": [None] * len(checks)}, sum(ms)
+    return round_
+
+
+def test_interleave_alternates_and_stops_when_tight():
+    log: list = []
+    sched = Schedule(round_calls=5, min_calls=10, max_calls=10_000, rel_ci=0.01, budget_s=30,
+                     timed_checks=2)
+    sides, rounds, converged = interleave(_fake_round({"ref": 2.0, "cand": 1.0}, 0.01, log),
+                                          sched, lambda: 1)
+    assert converged and rounds <= 6
+    assert [w for w, _ in log[:4]] == ["ref", "cand", "cand", "ref"]   # order reverses each round
+    assert log[0][1] == 1 and log[-1][1] == 1 and sum(c for _, c in log) == 4  # first + final rounds
+    assert rel_ci_width(sides["cand"].device_ms) <= 0.01
+
+
+def test_interleave_stops_at_the_budget_when_noisy():
+    log: list = []
+    sched = Schedule(5, 10, 60, 0.0001, 30, 2)
+    sides, rounds, converged = interleave(_fake_round({"ref": 1.0, "cand": 1.0}, 0.5, log), sched,
+                                          lambda: 1)
+    assert not converged and len(sides["cand"].device_ms) <= 65
+
+
+def test_compile_baseline_is_a_third_side(cache_dir, cpu):
+    cfg = make_cfg(cache_dir, **{"timing.compile_baseline": True, "check.trials": 2})
+    v = evaluate(SMALL, EXAMPLES / "relu_cpp.py", cfg, cpu)
+    assert v.outcome.value == "ok", v.message
+    t = v.timing
+    assert t.compile_median_ms and t.speedup_vs_compile == pytest.approx(
+        t.compile_median_ms / t.cand_median_ms)
+
+
+@pytest.mark.parametrize("cache", ["warm", "rotate"])
+def test_cache_modes_are_reported(cache, cache_dir, cpu):
+    v = evaluate(SMALL, EXAMPLES / "relu_cpp.py", make_cfg(cache_dir, **{"timing.cache": cache}), cpu)
+    assert v.timing.cache == cache and v.outcome.value == "ok"
