@@ -8,6 +8,7 @@ integrity issue requires.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import datetime
 import platform
 import shlex
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harness import selftest  # noqa: E402
+from harness.problem import problem_id  # noqa: E402
 from harness.store import Store  # noqa: E402
 
 
@@ -46,21 +48,22 @@ def main() -> int:
     wall = time.monotonic() - t0
     if r.returncode:
         print(f"batch exited {r.returncode}", file=sys.stderr)
-    expected = {(Path(e.solution).parent.name, Path(e.solution).stem): e
-                for e in selftest.load(ROOT / "solutions/expected.json", kind)}
+    expected = {(Path(e.solution).parent.name, problem_id(e.problem), Path(e.solution).stem): e
+                for e in selftest.load(ROOT / "solutions/expected.json", kind)
+                if fnmatch.fnmatch(e.solution, args.select)}
     with Store(ROOT / args.store) as store:
-        got = {(c.label, c.sample): v for c, v in store.case_rows()}
+        got = {(c.label, c.problem_id, c.sample): v for c, v in store.case_rows()}
     rows, bad = [], 0
     for key, e in sorted(expected.items()):
         v = got.get(key)
         if v is None:
-            rows.append(f"| {key[0]}/{key[1]} | (not scored) | | | {'|'.join(e.outcomes)} {','.join(e.flags)} | NO |")
+            rows.append(f"| {key[0]}/{key[2]} on {key[1]} | (not scored) | | | {'|'.join(e.outcomes)} {','.join(e.flags)} | NO |")
             bad += 1
             continue
         ok, why = selftest.check(v, e)
         bad += not ok
         d = selftest.describe(v)
-        rows.append(f"| {key[0]}/{key[1]} | {d['outcome']} | {d['flags']} | {d['speedup']} | "
+        rows.append(f"| {key[0]}/{key[2]} on {key[1]} | {d['outcome']} | {d['flags']} | {d['speedup']} | "
                     f"{'|'.join(e.outcomes)} {','.join(e.flags) or '-'} | {'yes' if ok else 'NO: ' + why} |")
     hw = next(iter(got.values())).hardware if got else "?"
     text = "\n".join([

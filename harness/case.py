@@ -6,6 +6,7 @@ the two workers do, and everything they say is checked here.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import re
 import shutil
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from omegaconf import OmegaConf
+
 from . import __version__, roofline
 from .build import Build, build, ext_dir_for
 from .compare import compare, weak_problem
@@ -23,7 +26,8 @@ from .device import DeviceInfo
 from .extract import code_hash, extract
 from .problem import ProblemError, file_hash
 from .proc import Worker, WorkerFailed
-from .timing import Schedule, interleave, iqr, median, median_ci, ratio_ci, seed_source
+from .store import Store
+from .timing import Schedule, Side, interleave, iqr, median, median_ci, ratio_ci, seed_source
 from .verdict import (BEYOND_ROOFLINE, INPUT_MUTATED, LAUNCH_BOUND, NO_CUSTOM_KERNEL, NOT_A_TENSOR,
                       SANDBOX_VIOLATION, TAMPERING, UNSYNCED_WORK, WEAK_PROBLEM, Errors, Outcome,
                       Timing, Verdict)
@@ -325,7 +329,9 @@ class Case:
                 "flush_bytes": t.flush_bytes, "set_seeds": seeds["sets"], "graph": graph,
                 "warmup_calls": t.warmup_calls, "warmup_s": t.warmup_s, "compile_mode": t.compile_mode}
         workers = {"ref": ref, "cand": cand, "compiled": ref}
-        sides = ("ref", "cand", "compiled") if t.compile_baseline else ("ref", "cand")
+        baseline = self._cached_baseline() if t.cached_baseline else None
+        sides = ("cand",) if baseline else ("ref", "cand")
+        sides += ("compiled",) if t.compile_baseline else ()
 
         def time_round(who: str, n: int, checks: list[int], warmup: bool) -> tuple[dict, float]:
             t0 = time.monotonic()
@@ -351,7 +357,18 @@ class Case:
             if e.message.startswith("reference"):
                 raise ProblemError(f"{self.problem}: the reference failed: {e.message}") from None
             raise
-        rs, cs = got["ref"], got["cand"]
+        if baseline:
+            rs = baseline
+            check_seeds = [seed for seed, _ in got["cand"].checks]
+            outs = _ask(ref, {"op": "run", "seeds": check_seeds, "reuse": False, "delay_s": 0.0,
+                              "profile": False}, self.cfg.limits.step_s, "reference run")["trials"]
+            rs.checks = [(seed, o["output"]) for seed, o in zip(check_seeds, outs)]
+        else:
+            rs = got["ref"]
+            if t.cached_baseline:
+                self._save_baseline(rs)
+        cs = got["cand"]
+        v.details["baseline"] = "cached" if baseline else "side by side"
         for (seed, r_out), (_, c_out) in zip(rs.checks, cs.checks):
             m = compare(r_out, c_out, self.cfg.check.tolerances)
             if not m.ok:
@@ -376,6 +393,29 @@ class Case:
         v.details["work"] = {"flops": probe["flops"], "bytes": probe["bytes"], "peaks": peaks}
         self._judge_timing(rs, cs, timing)
         self._stage("timing")
+
+    # -- cached reference timings (opt-in: timing.cached_baseline) -------------------------------
+    def _baseline_key(self) -> tuple[str, str, str, str]:
+        import dataclasses
+        t = OmegaConf.to_container(self.cfg.timing) if OmegaConf.is_config(self.cfg.timing) \
+            else dataclasses.asdict(self.cfg.timing)
+        th = hashlib.sha256(json.dumps(t, sort_keys=True).encode()).hexdigest()[:16]
+        return self.verdict.problem_hash, self.dev.hardware, self.dev.torch, th
+
+    def _cached_baseline(self) -> Optional[Side]:
+        if not self.store_path:
+            return None
+        with Store(self.store_path) as store:
+            found = store.ref_timing(*self._baseline_key())
+        return Side(**{k: found[k] for k in ("device_ms", "wall_ms", "round_wall_ms", "round_calls")}) \
+            if found else None
+
+    def _save_baseline(self, side: Side) -> None:
+        if self.store_path:
+            with Store(self.store_path) as store:
+                store.put_ref_timing(*self._baseline_key(), {
+                    "device_ms": side.device_ms, "wall_ms": side.wall_ms,
+                    "round_wall_ms": side.round_wall_ms, "round_calls": side.round_calls})
 
     def _judge_timing(self, rs: Any, cs: Any, timing: Timing) -> None:
         v, t = self.verdict, self.cfg.timing

@@ -62,6 +62,8 @@ class TimingCfg:
     launch_bound_factor: float = 3.0
     cuda_graph: bool = False         # time graph replays of forward (launch-bound problems)
     compile_baseline: bool = False   # also time torch.compile(reference)
+    cached_baseline: bool = False    # reuse the store's reference timings for this problem,
+                                     # hardware, torch and timing config (batch of many samples)
     compile_mode: str = "default"
     cpu_threads: int = 1             # device=cpu: threads per worker (both sides alike; 1 is steadiest)
     unsynced_gap_ms: float = 0.02    # event time vs synced wall time: allowed absolute gap

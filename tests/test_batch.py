@@ -107,11 +107,11 @@ def test_batch_scores_resumes_after_sigkill_and_never_twice(run_dir, cache_dir, 
 
 def test_shards_merge_to_the_same_cases(run_dir, cache_dir, tmp_path):
     base = tmp_path / "s.db"
-    procs = [_batch(run_dir, cache_dir, f"store={base}", f"shard={i}", "num_shards=2",
-                    "timing.enabled=false") for i in range(2)]
-    for p in procs:
-        _, err = p.communicate(timeout=900)
-        assert p.returncode == 0, err
+    # Hydra's multirun, the path a SLURM launcher takes (one job per shard).
+    p = _batch(run_dir, cache_dir, f"store={base}", "shard=0,1", "num_shards=2",
+               "timing.enabled=false", "--multirun", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    _, err = p.communicate(timeout=900)
+    assert p.returncode == 0, err
     shards = [tmp_path / f"s.shard{i}of2.db" for i in range(2)]
     parts = [_cases(s) for s in shards]
     assert not set(parts[0]) & set(parts[1])

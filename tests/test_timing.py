@@ -74,3 +74,16 @@ def test_compile_baseline_is_a_third_side(cache_dir, cpu):
 def test_cache_modes_are_reported(cache, cache_dir, cpu):
     v = evaluate(SMALL, EXAMPLES / "relu_cpp.py", make_cfg(cache_dir, **{"timing.cache": cache}), cpu)
     assert v.timing.cache == cache and v.outcome.value == "ok"
+
+
+def test_cached_baseline_times_the_reference_once(cache_dir, cpu, tmp_path):
+    db = str(tmp_path / "r.db")
+    cfg = make_cfg(cache_dir, **{"timing.cached_baseline": True, "check.trials": 2})
+    first = evaluate(SMALL, EXAMPLES / "relu_cpp.py", cfg, cpu, store_path=db)
+    second = evaluate(SMALL, EXAMPLES / "relu_reply.md", cfg, cpu, store_path=db)
+    assert first.details["baseline"] == "side by side"
+    assert second.details["baseline"] == "cached", second.message
+    assert second.timing.ref_median_ms == first.timing.ref_median_ms
+    assert second.outcome.value == "ok"
+    wrong = evaluate(SMALL, EXAMPLES / "wrong_cpp.py", cfg, cpu, store_path=db)
+    assert wrong.outcome.value == "incorrect"
