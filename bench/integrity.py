@@ -12,6 +12,7 @@ import fnmatch
 import datetime
 import platform
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -33,6 +34,9 @@ def main() -> int:
     ap.add_argument("--build-workers", type=int, default=0)
     ap.add_argument("--select", default="*")
     ap.add_argument("--budget", type=float, default=3.0)
+    ap.add_argument("--time-limit", type=float, default=0,
+                    help="stop the batch (as Ctrl-C does) after this many seconds; the table "
+                         "then shows what was scored")
     ap.add_argument("extra", nargs="*", help="more key=value overrides for harness.batch")
     args = ap.parse_args()
     kind = "cpu" if args.device == "cpu" else "cuda"
@@ -44,10 +48,15 @@ def main() -> int:
     if args.build_workers:
         cmd.append(f"build_workers={args.build_workers}")
     t0 = time.monotonic()
-    r = subprocess.run(cmd, cwd=ROOT)
+    p = subprocess.Popen(cmd, cwd=ROOT)
+    try:
+        p.wait(timeout=args.time_limit or None)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGINT)
+        p.wait()
     wall = time.monotonic() - t0
-    if r.returncode:
-        print(f"batch exited {r.returncode}", file=sys.stderr)
+    if p.returncode:
+        print(f"batch exited {p.returncode}", file=sys.stderr)
     expected = {(Path(e.solution).parent.name, problem_id(e.problem), Path(e.solution).stem): e
                 for e in selftest.load(ROOT / "solutions/expected.json", kind)
                 if fnmatch.fnmatch(e.solution, args.select)}
