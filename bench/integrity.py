@@ -42,7 +42,7 @@ def main() -> int:
     kind = "cpu" if args.device == "cpu" else "cuda"
     Path(args.store).parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "harness.batch", "layout=pairs", "pairs=solutions/expected.json",
-           f"select={args.select}", f"device={args.device}", f"store={args.store}", "force=true",
+           f"select='{args.select}'", f"device={args.device}", f"store={args.store}", "force=true",
            f"timing.budget_s={args.budget}", "limits.step_s=60", "limits.load_s=120",
            "board=false", *args.extra]
     if args.build_workers:

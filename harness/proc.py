@@ -30,7 +30,9 @@ def scrubbed_env(home: Path, extra: Optional[dict[str, str]] = None) -> dict[str
     env.update(HOME=str(home), TMPDIR=str(home / "tmp"), PYTHONDONTWRITEBYTECODE="1",
                PYTHONUNBUFFERED="1", PYTHONHASHSEED="0", PYTHONPATH=HARNESS_ROOT,
                # Two workers take turns on the same cores: idle OpenMP pools must sleep, not spin.
-               OMP_WAIT_POLICY="PASSIVE", KMP_BLOCKTIME="0")
+               OMP_WAIT_POLICY="PASSIVE", KMP_BLOCKTIME="0",
+               # torch.compile in-process: no pool of compile workers outliving a call.
+               TORCHINDUCTOR_COMPILE_THREADS="1")
     (home / "tmp").mkdir(parents=True, exist_ok=True)
     env.update(extra or {})
     return env
