@@ -209,6 +209,7 @@ class Case:
                  "trials": [self.new_seed() for _ in range(cfg.check.trials)],
                  "reuse": self.new_seed() if cfg.check.reuse_check else None,
                  "sets": [self.new_seed() for _ in range(max(1, cfg.timing.rotate_sets))],
+                 "ordered": self.new_seed() if self.dev.device != "cpu" else None,
                  "checks": []}
         v.seeds = seeds
         trial_seeds = seeds["trials"] + ([seeds["reuse"]] if seeds["reuse"] else [])
@@ -225,6 +226,9 @@ class Case:
         try:
             _ask(ref, load, cfg.limits.load_s, "reference load")
             ref_trials = _ask(ref, {**run, "profile": False}, cfg.limits.step_s, "reference run")["trials"]
+            ordered_ref = _ask(ref, {**run, "seeds": [seeds["ordered"]], "reuse": False, "profile": False},
+                               cfg.limits.step_s, "reference run")["trials"][0]["output"] \
+                if seeds["ordered"] else None
         except CaseEnd as e:
             raise ProblemError(f"{self.problem}: the reference failed: {e.message}") from None
         ref_outputs = [t["output"] for t in ref_trials]
@@ -243,6 +247,15 @@ class Case:
             cand_trials = _ask(cand, {**run, "profile": self.dev.device != "cpu"},
                                cfg.limits.step_s, "forward")["trials"]
             self._judge_trials(ref_trials, cand_trials, src.code, info)
+            if seeds["ordered"]:
+                out = _ask(cand, {"op": "ordered", "seed": seeds["ordered"]}, cfg.limits.step_s,
+                           "forward")["output"]
+                m = compare(ordered_ref, out, cfg.check.tolerances)
+                if not m.ok:
+                    v.flag(UNSYNCED_WORK, "forward did not wait for the caller's stream: with its "
+                                          f"inputs made ready late on that stream, {m.message}")
+                    raise CaseEnd(Outcome.INCORRECT, "stream-order trial (inputs ready late on the "
+                                                     f"caller's stream): {m.message}")
             self._stage("candidate")
             if cfg.timing.enabled:
                 self._time(ref, cand, seeds)

@@ -177,6 +177,25 @@ class Runner:
             results.append(self._trial(seed, reuse, msg["profile"] and i == 0, msg["delay_s"]))
         return {"trials": results}
 
+    def ordered(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """CUDA: inputs become ready on the caller's stream only after a ~1 ms sleep there. A
+        forward that respects stream order reads them after; one that runs on a stream of its
+        own without waiting reads them early (they hold NaN until then)."""
+        assert self.model is not None
+        real = self._inputs(msg["seed"])
+        held = [torch.full_like(t, float("nan")) if isinstance(t, torch.Tensor) and t.is_floating_point()
+                else t.clone() if isinstance(t, torch.Tensor) else t for t in real]
+        _cuda_sync = timing.Clock(self.device, "warm").sync
+        _cuda_sync()
+        torch.cuda._sleep(int(msg.get("cycles", 2_000_000)))
+        for h, r in zip(held, real):
+            if isinstance(h, torch.Tensor):
+                h.copy_(r)
+        with torch.no_grad():
+            out = self.model(*held)
+        _cuda_sync()
+        return {"output": _to_host(out)}
+
     def time(self, msg: dict[str, Any]) -> dict[str, Any]:
         if self.clock is None:
             self.clock = timing.Clock(self.device, msg["cache"], msg["flush_bytes"])
