@@ -33,6 +33,7 @@ from .verdict import (BEYOND_ROOFLINE, INPUT_MUTATED, LAUNCH_BOUND, NO_CUSTOM_KE
                       Timing, Verdict)
 
 MAX_SOLUTION_BYTES = 4 << 20
+PEAKS_FILE = "peaks-v2.json"   # bump when roofline.measure_peaks changes what it measures
 _KERNEL_DEF = re.compile(r"__global__\s+(?:__launch_bounds__\s*\([^)]*\)\s*)?(?:static\s+)?"
                          r"(?:[\w:<>,\s\*]+?\s+)?(\w+)\s*(?:<[^>]*>)?\s*\(")
 _TRITON_DEF = re.compile(r"@triton\.(?:jit|autotune)[^\n]*\n(?:\s*@[^\n]*\n)*\s*def\s+(\w+)")
@@ -97,7 +98,7 @@ def _ask(worker: Worker, msg: dict[str, Any], timeout: float, stage: str) -> dic
 
 
 def _peaks(cache_dir: Path, hardware: str) -> Optional[dict[str, float]]:
-    f = cache_dir / "peaks.json"
+    f = cache_dir / PEAKS_FILE
     try:
         return json.loads(f.read_text()).get(hardware)
     except (OSError, ValueError):
@@ -105,7 +106,7 @@ def _peaks(cache_dir: Path, hardware: str) -> Optional[dict[str, float]]:
 
 
 def _save_peaks(cache_dir: Path, hardware: str, peaks: dict[str, float]) -> None:
-    f = cache_dir / "peaks.json"
+    f = cache_dir / PEAKS_FILE
     try:
         data = json.loads(f.read_text())
     except (OSError, ValueError):

@@ -1,7 +1,7 @@
 """A deliberately WEAK problem: the mean of a 4096 x 4096 standard normal matrix.
 
-The output is about N(0, 1/4096^2): always within ~1e-3 of zero, so a constant 0 passes a
-1e-3 tolerance without reading the input. The harness should flag it weak_problem.
+The output is about N(0, 1/4096^2): always within ~1e-3 of zero, so a constant 0 passes an
+elementwise 1e-3 tolerance without reading the input. The harness should flag it weak_problem.
 """
 import torch
 import torch.nn as nn
