@@ -187,7 +187,8 @@ class Runner:
                 else t.clone() if isinstance(t, torch.Tensor) else t for t in real]
         _cuda_sync = timing.Clock(self.device, "warm").sync
         _cuda_sync()
-        torch.cuda._sleep(int(msg.get("cycles", 2_000_000)))
+        if self.device.type == "cuda":
+            torch.cuda._sleep(int(msg.get("cycles", 2_000_000)))
         for h, r in zip(held, real):
             if isinstance(h, torch.Tensor):
                 h.copy_(r)
@@ -392,7 +393,7 @@ def main() -> None:
     role, rfd, wfd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel])
     runner = Runner(role, guard)
-    handlers = {"load": runner.load, "run": runner.run, "time": runner.time,
+    handlers = {"load": runner.load, "run": runner.run, "time": runner.time, "ordered": runner.ordered,
                 "probe": runner.probe, "finish": runner.finish,
                 "build": lambda m: build(m, guard)}
     while True:
