@@ -120,3 +120,31 @@ def test_cli_user_errors_are_one_line(args, words):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0], r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_worker_answers_every_request_the_runner_sends(tmp_path):
+    """The protocol itself, against a real reference worker on CPU: each op the runner uses."""
+    import torch
+
+    from harness.proc import Worker
+    w = Worker("reference", tmp_path / "w", {"CUDA_VISIBLE_DEVICES": ""})
+    try:
+        load = w.request({"op": "load", "problem": str(SMALL), "device": "cpu", "init_seed": 1,
+                          "warm_seed": 2}, 120)
+        assert load.get("ok"), load
+        run = w.request({"op": "run", "seeds": [5], "reuse": False, "delay_s": 0.0,
+                         "profile": False}, 60)
+        ordered = w.request({"op": "ordered", "seed": 5}, 60)
+        assert "error" not in ordered, ordered
+        assert torch.equal(ordered["output"], run["trials"][0]["output"])
+        timed = w.request({"op": "time", "n": 3, "check_seeds": [9], "warmup": True,
+                           "warmup_calls": 1, "warmup_s": 0.0, "cache": "warm", "rotate_sets": 1,
+                           "flush_bytes": 0, "set_seeds": [7]}, 60)
+        assert len(timed["device_ms"]) == 3 and len(timed["checks"]) == 1
+        probe = w.request({"op": "probe", "seed": 7, "cache": "warm", "flush_bytes": 0,
+                           "peaks": False}, 60)
+        assert probe["bytes"] > 0 and probe["overhead_ms"] > 0
+        assert w.request({"op": "finish"}, 30)["tampered"] == []
+        assert "error" in w.request({"op": "no_such_op"}, 30)
+    finally:
+        w.close()
