@@ -97,8 +97,7 @@ def eval_devices(cfg: BatchCfg, base: DeviceInfo) -> list[DeviceInfo]:
 
 def _problem_failure(job: Job, dev: DeviceInfo, cfg: BatchCfg, message: str) -> Verdict:
     """The reference itself failed: recorded (never lost), against the problem."""
-    from .case import Case as C
-    v = C(job.problem, job.solution, cfg, dev).verdict
+    v = CaseRun(job.problem, job.solution, cfg, dev).verdict
     v.outcome, v.message = Outcome.LOAD_ERROR, f"problem: {message}"
     return v
 
