@@ -1,0 +1,59 @@
+"""ReLU in a CUDA kernel that rounds each value to bfloat16 and back (a "free" downcast):
+each element is off by up to 2^-9 (about 2e-3) of its value, the relative norm of the error
+is about 1.7e-3, so both the norm test and (for |x| > 1) the elementwise test fail.
+
+Expected verdict: incorrect. (GPU only; the CPU counterpart is fp16_cpp.py.)
+"""
+import torch
+import torch.nn as nn
+from torch.utils.cpp_extension import load_inline
+
+cpp_source = "torch::Tensor relu_forward(torch::Tensor x);"
+
+cuda_source = r"""
+#include <torch/extension.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAException.h>
+#include <cuda_bf16.h>
+
+__global__ void bf16_relu_kernel(const float* __restrict__ in, float* __restrict__ out, int64_t n) {
+    int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+        __nv_bfloat16 v = __float2bfloat16(in[i]);
+        out[i] = fmaxf(__bfloat162float(v), 0.f);
+    }
+}
+
+torch::Tensor relu_forward(torch::Tensor x) {
+    TORCH_CHECK(x.is_cuda(), "relu_forward: x must be a CUDA tensor");
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32, "relu_forward: x must be float32");
+    const at::cuda::OptionalCUDAGuard guard(x.device());
+    auto xc = x.contiguous();
+    auto y = torch::empty_like(xc);
+    int64_t n = xc.numel();
+    if (n == 0) return y;
+    int blocks = (int)std::min<int64_t>((n + 255) / 256, 132 * 16);
+    bf16_relu_kernel<<<blocks, 256, 0, at::cuda::getCurrentCUDAStream()>>>(
+        xc.data_ptr<float>(), y.data_ptr<float>(), n);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    return y;
+}
+"""
+
+relu_ext = load_inline(
+    name="kh_adv_bf16_cuda",
+    cpp_sources=cpp_source,
+    cuda_sources=cuda_source,
+    functions=["relu_forward"],
+    extra_cuda_cflags=["-O3"],
+    verbose=False,
+)
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return relu_ext.relu_forward(x)

@@ -1,0 +1,60 @@
+"""Computes ReLU honestly (a CUDA kernel) for the first 6 calls of forward, then returns (a clone
+of) the last computed output forever, whatever the input.
+
+Expected verdict: incorrect (caught by checks after the 6th call, e.g. the timed checks).
+"""
+import torch
+import torch.nn as nn
+from torch.utils.cpp_extension import load_inline
+
+cpp_source = "torch::Tensor relu_forward(torch::Tensor x);"
+
+cuda_source = r"""
+#include <torch/extension.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAException.h>
+
+__global__ void cache_count_relu_kernel(const float* __restrict__ in, float* __restrict__ out, int64_t n) {
+    int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+        out[i] = fmaxf(in[i], 0.f);
+}
+
+torch::Tensor relu_forward(torch::Tensor x) {
+    TORCH_CHECK(x.is_cuda(), "relu_forward: x must be a CUDA tensor");
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32, "relu_forward: x must be float32");
+    const at::cuda::OptionalCUDAGuard guard(x.device());
+    auto xc = x.contiguous();
+    auto y = torch::empty_like(xc);
+    int64_t n = xc.numel();
+    if (n == 0) return y;
+    int blocks = (int)std::min<int64_t>((n + 255) / 256, 132 * 16);
+    cache_count_relu_kernel<<<blocks, 256, 0, at::cuda::getCurrentCUDAStream()>>>(
+        xc.data_ptr<float>(), y.data_ptr<float>(), n);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    return y;
+}
+"""
+
+relu_ext = load_inline(
+    name="kh_adv_cache_count_cuda",
+    cpp_sources=cpp_source,
+    cuda_sources=cuda_source,
+    functions=["relu_forward"],
+    extra_cuda_cflags=["-O3"],
+    verbose=False,
+)
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self._calls = 0
+        self._last = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._calls += 1
+        if self._calls <= 6 or self._last is None:
+            self._last = relu_ext.relu_forward(x)
+        return self._last.clone()

@@ -1,0 +1,65 @@
+"""Computes ReLU honestly (a CUDA kernel) the first time it sees an input buffer, keyed by data_ptr
+alone, and afterwards returns a clone of that cached output whenever the same address comes
+back, even if the values in it have changed.
+
+Expected verdict: incorrect (the reuse check refills an old input buffer; allocators also hand
+the same address to fresh inputs).
+"""
+import torch
+import torch.nn as nn
+from torch.utils.cpp_extension import load_inline
+
+cpp_source = "torch::Tensor relu_forward(torch::Tensor x);"
+
+cuda_source = r"""
+#include <torch/extension.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAException.h>
+
+__global__ void cache_ptr_relu_kernel(const float* __restrict__ in, float* __restrict__ out, int64_t n) {
+    int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+        out[i] = fmaxf(in[i], 0.f);
+}
+
+torch::Tensor relu_forward(torch::Tensor x) {
+    TORCH_CHECK(x.is_cuda(), "relu_forward: x must be a CUDA tensor");
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32, "relu_forward: x must be float32");
+    const at::cuda::OptionalCUDAGuard guard(x.device());
+    auto xc = x.contiguous();
+    auto y = torch::empty_like(xc);
+    int64_t n = xc.numel();
+    if (n == 0) return y;
+    int blocks = (int)std::min<int64_t>((n + 255) / 256, 132 * 16);
+    cache_ptr_relu_kernel<<<blocks, 256, 0, at::cuda::getCurrentCUDAStream()>>>(
+        xc.data_ptr<float>(), y.data_ptr<float>(), n);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    return y;
+}
+"""
+
+relu_ext = load_inline(
+    name="kh_adv_cache_ptr_cuda",
+    cpp_sources=cpp_source,
+    cuda_sources=cuda_source,
+    functions=["relu_forward"],
+    extra_cuda_cflags=["-O3"],
+    verbose=False,
+)
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self._cache = {}  # (device, data_ptr) -> output computed the first time
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        key = (str(x.device), x.data_ptr())
+        out = self._cache.get(key)
+        if out is None:
+            out = relu_ext.relu_forward(x)
+            if len(self._cache) >= 16:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = out
+        return out.clone()

@@ -1,0 +1,50 @@
+"""Honest C++ ReLU that starts 4 idle daemon threads at import (each waits on an Event that is
+never set). They do no work during forward and must not be taken for unsynced work.
+
+Expected verdict: ok, no flags.
+"""
+import threading
+
+import torch
+import torch.nn as nn
+from torch.utils.cpp_extension import load_inline
+
+cpp_source = r"""
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+
+torch::Tensor relu_forward(torch::Tensor x) {
+    TORCH_CHECK(x.device().is_cpu(), "relu_forward: x must be a CPU tensor");
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32, "relu_forward: x must be float32");
+    auto xc = x.contiguous();
+    auto y = torch::empty_like(xc);
+    const float* in = xc.data_ptr<float>();
+    float* out = y.data_ptr<float>();
+    at::parallel_for(0, xc.numel(), 1 << 15, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) out[i] = in[i] > 0.f ? in[i] : 0.f;
+    });
+    return y;
+}
+"""
+
+relu_ext = load_inline(
+    name="kh_adv_spawns_threads_cpp",
+    cpp_sources=cpp_source,
+    functions=["relu_forward"],
+    extra_cflags=["-O3"],
+    verbose=False,
+)
+
+
+_never = threading.Event()
+_idlers = [threading.Thread(target=_never.wait, name=f"idle-{i}", daemon=True) for i in range(4)]
+for _t in _idlers:
+    _t.start()
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return relu_ext.relu_forward(x)
