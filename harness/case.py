@@ -456,8 +456,9 @@ class Case:
             if unexplained > t.tamper_slack * c_run + t.tamper_jitter_ms * k:
                 v.flag(TAMPERING, f"the runner's clock saw {unexplained:.4g} ms more than the "
                                   f"candidate reported over {k} rounds")
-        if timing.floor_ms and t.cache != "warm" and \
-                timing.cand_median_ms < self.cfg.check.roofline_slack * timing.floor_ms:
+        slack = self.cfg.check.roofline_slack_cpu if self.dev.device == "cpu" else \
+            self.cfg.check.roofline_slack
+        if timing.floor_ms and t.cache != "warm" and timing.cand_median_ms < slack * timing.floor_ms:
             v.flag(BEYOND_ROOFLINE, f"{timing.cand_median_ms:.4g} ms is under the floor of "
                                     f"{timing.floor_ms:.4g} ms set by bytes and FLOPs")
         if timing.overhead_ms and timing.ref_median_ms < t.launch_bound_factor * timing.overhead_ms:
