@@ -42,9 +42,10 @@ def run_dir(tmp_path):
     return tmp_path
 
 
-def _batch(run_dir, cache_dir, *extra, timeout=900):
+def _batch(run_dir, cache_dir, *extra, multirun=False):
     return subprocess.Popen(
-        [sys.executable, "-m", "harness.batch", f"solutions={run_dir / 'my_run'}",
+        [sys.executable, "-m", "harness.batch", *(["--multirun"] if multirun else []),
+         f"solutions={run_dir / 'my_run'}",
          f"problems={run_dir / 'problems'}", "layout=auto", "pairs=null", "select=*", "device=cpu",
          f"cache_dir={cache_dir}", "timing.budget_s=1", "timing.min_calls=5", "build_workers=2",
          "board=false", *extra],
@@ -109,7 +110,7 @@ def test_shards_merge_to_the_same_cases(run_dir, cache_dir, tmp_path):
     base = tmp_path / "s.db"
     # Hydra's multirun, the path a SLURM launcher takes (one job per shard).
     p = _batch(run_dir, cache_dir, f"store={base}", "shard=0,1", "num_shards=2",
-               "timing.enabled=false", "--multirun", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+               "timing.enabled=false", f"hydra.sweep.dir={tmp_path / 'sweep'}", multirun=True)
     _, err = p.communicate(timeout=900)
     assert p.returncode == 0, err
     shards = [tmp_path / f"s.shard{i}of2.db" for i in range(2)]
