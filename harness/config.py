@@ -38,7 +38,8 @@ def _default_tolerances() -> Dict[str, Tol]:
 class CheckCfg:
     trials: int = 5                  # correctness trials, each with fresh inputs from a fresh seed
     reuse_check: bool = True         # one more trial that refills old input storage with new values
-    timed_checks: int = 2            # timed calls whose fresh-input outputs are checked too
+    timed_checks: int = 2            # 0: off; else a timed call on fresh inputs is checked in the
+                                     # first round and in the last (after the stopping rule fired)
     tolerances: Dict[str, Tol] = field(default_factory=_default_tolerances)
     weak_margin: float = 10.0        # a problem is weak if draws differ by < margin x tolerance
     unsynced_delay_s: float = 0.05   # look at the output again this long after forward returned
