@@ -121,10 +121,15 @@ def weak_problem(outputs: list[Any], tolerances: Mapping[str, Tol], margin: floa
     if len(outputs) < 2:
         return None
     floats = [t for o in outputs for t in _leaves_of(o) if t.is_floating_point() and t.numel()]
+    ints = [t for o in outputs for t in _leaves_of(o) if not t.is_floating_point() and t.numel()]
     c = float(sum(t.double().mean() for t in floats) / len(floats)) if floats else 0.0
+    k = int(torch.cat([t.flatten() for t in ints]).mode().values) if ints else 0   # commonest value
+
+    def constant(t: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(t, c if t.is_floating_point() else k)
+
     for name, make in (("all zeros", torch.zeros_like),
-                       (f"one constant ({c:.4g}) for every input",
-                        lambda t: torch.full_like(t, c) if t.is_floating_point() else t)):
+                       (f"one constant ({c:.4g}) for every input", constant)):
         if all(compare(o, _map_tensors(o, make), tolerances, margin, norm_test=False).ok
                for o in outputs):
             return f"{name} would pass every trial"

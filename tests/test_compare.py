@@ -80,6 +80,13 @@ def test_weak_problem_detection():
     assert "constant" in weak_problem(constant, TOL, 10.0)
 
 
+def test_integer_outputs_are_not_weak_unless_constant():
+    g = torch.Generator().manual_seed(4)
+    argmax = [torch.randn(64, 1000, generator=g).argmax(dim=1) for _ in range(3)]
+    assert weak_problem(argmax, TOL, 10.0) is None
+    assert "constant" in weak_problem([torch.full((64,), 7) for _ in range(3)], TOL, 10.0)
+
+
 def test_near_zero_output_judged_on_absolute_error():
     """A reference that is itself ~0 (cancellation) must not fail honest rounding noise."""
     ref = torch.full((1000,), 1e-6)
