@@ -38,8 +38,10 @@ class Build:
     extensions: list[str] = field(default_factory=list)
 
 
-def ext_dir_for(cache_dir: Path, solution_hash: str, device_kind: str) -> Path:
-    tag = f"torch{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}-{device_kind}"
+def ext_dir_for(cache_dir: Path, solution_hash: str, device: str) -> Path:
+    """Keyed by source, torch, Python and device kind (import-time code may branch on CUDA)."""
+    kind = "cuda" if device.startswith("cuda") else "cpu"
+    tag = f"torch{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}-{kind}"
     return cache_dir / "ext" / tag.replace("+", "_") / solution_hash[:24]
 
 
@@ -76,8 +78,7 @@ class _Lock:
 
 def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str, *,
           timeout: float, jobs: int = 2, cuda_arch: str = "", cache_failures: bool = True) -> Build:
-    device_kind = "cuda" if device.startswith("cuda") else "cpu"
-    ext_dir = ext_dir_for(cache_dir, solution_hash, device_kind)
+    ext_dir = ext_dir_for(cache_dir, solution_hash, device)
     marker, failed = ext_dir / "BUILT.json", ext_dir / "FAILED.json"
     t0 = time.monotonic()
     with _Lock(ext_dir.parent / f"{ext_dir.name}.lock"):
@@ -93,7 +94,7 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
         env = {"TORCH_EXTENSIONS_DIR": str(ext_dir), "MAX_JOBS": str(jobs)}
         if cuda_arch:
             env["TORCH_CUDA_ARCH_LIST"] = cuda_arch
-        if device_kind == "cpu":
+        if device == "cpu":
             env["CUDA_VISIBLE_DEVICES"] = ""
         elif device.startswith("cuda:"):
             env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]

@@ -126,7 +126,7 @@ def prepare(solution: Path, cfg: EvalCfg, device: str) -> Prepared:
     if src.code is None:
         return src, None, None
     cache_dir = Path(cfg.cache_dir).resolve()
-    ext_dir = ext_dir_for(cache_dir, src.hash, "cpu" if device == "cpu" else "cuda")
+    ext_dir = ext_dir_for(cache_dir, src.hash, device)
     ext_dir.mkdir(parents=True, exist_ok=True)
     code_file = ext_dir / "solution.py"
     if not code_file.exists():

@@ -185,8 +185,8 @@ class Runner:
         real = self._inputs(msg["seed"])
         held = [torch.full_like(t, float("nan")) if isinstance(t, torch.Tensor) and t.is_floating_point()
                 else t.clone() if isinstance(t, torch.Tensor) else t for t in real]
-        _cuda_sync = timing.Clock(self.device, "warm").sync
-        _cuda_sync()
+        sync = timing.Clock(self.device, "warm").sync
+        sync()
         if self.device.type == "cuda":
             torch.cuda._sleep(int(msg.get("cycles", 2_000_000)))
         for h, r in zip(held, real):
@@ -194,7 +194,7 @@ class Runner:
                 h.copy_(r)
         with torch.no_grad():
             out = self.model(*held)
-        _cuda_sync()
+        sync()
         return {"output": _to_host(out)}
 
     def time(self, msg: dict[str, Any]) -> dict[str, Any]:
