@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from .report import fail
-from .store import Store
+from .store import Store, StoreError
 
 CSV_FIELDS = ("label", "problem_id", "sample", "level", "problem", "solution", "outcome", "flags",
               "speedup", "speedup_ci_low", "speedup_ci_high", "ref_ms", "cand_ms", "hardware",
@@ -47,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not Path(args.store).is_file():
         return fail(f"{args.store}: no such store file")
-    with Store(args.store) as store:
-        records = rows(store)
+    try:
+        with Store(args.store) as store:
+            records = rows(store)
+    except StoreError as e:
+        return fail(str(e))
     text = to_csv(records) if args.format == "csv" else \
         "".join(json.dumps(r, sort_keys=True, default=str) + "\n" for r in records)
     if args.out:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .report import fail
-from .store import Store
+from .store import Store, StoreError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,13 +21,16 @@ def main(argv: list[str] | None = None) -> int:
     missing = [p for p in args.inputs if not Path(p).is_file()]
     if missing:
         return fail(f"{missing[0]}: no such store file")
-    with Store(args.out) as out:
-        for p in args.inputs:
-            try:
-                added = out.merge_from(p)
-            except sqlite3.DatabaseError as e:
-                return fail(f"{p}: not a results store ({e})")
-            print(f"{p}: {added} new verdict(s)", file=sys.stderr)
+    try:
+        with Store(args.out) as out:
+            for p in args.inputs:
+                try:
+                    added = out.merge_from(p)
+                except sqlite3.DatabaseError as e:
+                    return fail(f"{p}: not a results store ({e})")
+                print(f"{p}: {added} new verdict(s)", file=sys.stderr)
+    except StoreError as e:
+        return fail(str(e))
     return 0
 
 

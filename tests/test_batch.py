@@ -174,3 +174,14 @@ def test_batch_user_errors_are_one_line(tmp_path):
                         "layout=auto", "pairs=null", "device=cpu", f"store={tmp_path / 'x.db'}"],
                        cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "nope" in r.stderr
+
+
+@pytest.mark.parametrize("args", [["harness.export", "{bad}"], ["harness.merge", "{bad}", "{bad}"],
+                                  ["harness.merge", "{out}", "{bad}"]])
+def test_a_file_that_is_not_a_store_is_one_line(tmp_path, args):
+    bad = tmp_path / "bad.db"
+    bad.write_text("not sqlite")
+    argv = [a.format(bad=bad, out=tmp_path / "out.db") for a in args]
+    r = subprocess.run([sys.executable, "-m", *argv], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "not a results store" in r.stderr
