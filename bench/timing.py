@@ -73,8 +73,18 @@ NOISE_PROBLEMS = [
     ("level3/resnet_basic_block", PROBLEMS / "level3" / "resnet_basic_block.py",
      {"BATCH, CHANNELS, H, W = 32, 128, 56, 56": "BATCH, CHANNELS, H, W = 2, 8, 16, 16"}),
 ]
-RELU_LINE = "M, N = 4096, 4096"
 MATMUL_LINE = "N = 3072"
+
+
+def relu_shape() -> tuple[int, int]:
+    """problems/level1/relu.py's own `M, N = ...` line: steps 3 and 4 resize it, so read it."""
+    m = re.search(r"^M, N = (\d+), (\d+)\s*$", RELU.read_text(), re.M)
+    if not m:
+        raise RuntimeError(f"{RELU}: expected a line 'M, N = <rows>, <cols>' to resize")
+    return int(m.group(1)), int(m.group(2))
+
+
+RELU_LINE = "M, N = {}, {}".format(*relu_shape())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -445,9 +455,9 @@ def repeatability(ctx: Ctx, build: Optional[BackgroundBuild]) -> None:
 
 
 def _relu_rows_for(ctx: Ctx, noise: dict[str, Row], target_ms: float) -> tuple[int, int]:
-    """Rows (of 4096 columns; 256 in --quick) for a relu whose reference takes ~target_ms, from
-    the step-1 relu: time ~ overhead + rows * per-row cost."""
-    base_rows, cols = (256, 256) if ctx.quick else (4096, 4096)
+    """Rows (of relu.py's columns; small_relu's 1024 in --quick) for a relu whose reference takes ~target_ms,
+    from the step-1 relu: time ~ overhead + rows * per-row cost."""
+    base_rows, cols = (1024, 1024) if ctx.quick else relu_shape()
     r = noise.get("level1/relu")
     t = r.t if r else None
     if t is None:
