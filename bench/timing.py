@@ -64,8 +64,8 @@ LARGE_TARGET_MS = 5.0      # cost: the "~5 ms" kernel
 
 # Noise-floor problems: (label, file, constant-line substitutions for --quick).
 NOISE_PROBLEMS = [
-    ("level1/relu", PROBLEMS / "level1" / "relu.py", {"M, N = 4096, 4096": "M, N = 256, 256"}),
-    ("level1/softmax", PROBLEMS / "level1" / "softmax.py", {"M, N = 4096, 4096": "M, N = 256, 256"}),
+    ("level1/relu", PROBLEMS / "level1" / "relu.py", {"M, N = 16384, 4096": "M, N = 256, 256"}),
+    ("level1/softmax", PROBLEMS / "level1" / "softmax.py", {"M, N = 8192, 8192": "M, N = 256, 256"}),
     ("level1/matmul_square", PROBLEMS / "level1" / "matmul_square.py", {"N = 3072": "N = 192"}),
     ("level1/conv2d", PROBLEMS / "level1" / "conv2d.py",
      {"BATCH, C_IN, C_OUT, H, W, KSIZE = 32, 128, 256, 56, 56, 3":

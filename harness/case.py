@@ -82,21 +82,6 @@ def kernel_names(code: str) -> set[str]:
     return set(_KERNEL_DEF.findall(code)) | set(_TRITON_DEF.findall(code))
 
 
-def _ask(worker: Worker, msg: dict[str, Any], timeout: float, stage: str) -> dict[str, Any]:
-    try:
-        reply = worker.request(msg, timeout)
-    except WorkerFailed as e:
-        f = e.failure
-        if f.kind == "timeout":
-            raise CaseEnd(Outcome.TIMEOUT, f"{stage}: no answer within {timeout:g} s (killed)")
-        raise CaseEnd(Outcome.CRASHED, f"{stage}: worker {f.message}")
-    if "error" in reply:
-        kind = reply.get("kind")
-        outcome = {"load": Outcome.LOAD_ERROR, "compile": Outcome.COMPILE_ERROR}.get(kind, Outcome.RUNTIME_ERROR)
-        raise CaseEnd(outcome, f"{stage}: {reply['error']}")
-    return reply
-
-
 def _peaks(cache_dir: Path, hardware: str) -> Optional[dict[str, float]]:
     f = cache_dir / PEAKS_FILE
     try:
@@ -162,6 +147,27 @@ class Case:
         self.verdict.durations[name] = round(now - self._stage_t, 3)
         self._stage_t = now
 
+    def _ask(self, worker: Worker, msg: dict[str, Any], timeout: float, stage: str) -> dict[str, Any]:
+        """One request; its wall time adds to details["requests"] under role.op, so that a
+        case's cost can be read off its verdict (worker starts show up in the first request)."""
+        t0 = time.monotonic()
+        try:
+            reply = worker.request(msg, timeout)
+        except WorkerFailed as e:
+            f = e.failure
+            if f.kind == "timeout":
+                raise CaseEnd(Outcome.TIMEOUT, f"{stage}: no answer within {timeout:g} s (killed)")
+            raise CaseEnd(Outcome.CRASHED, f"{stage}: worker {f.message}")
+        finally:
+            spent = self.verdict.details.setdefault("requests", {})
+            key = f"{worker.role}.{msg.get('op')}"
+            spent[key] = round(spent.get(key, 0.0) + time.monotonic() - t0, 3)
+        if "error" in reply:
+            kind = reply.get("kind")
+            outcome = {"load": Outcome.LOAD_ERROR, "compile": Outcome.COMPILE_ERROR}.get(kind, Outcome.RUNTIME_ERROR)
+            raise CaseEnd(outcome, f"{stage}: {reply['error']}")
+        return reply
+
     def _worker(self, role: str, env: dict[str, str]) -> Worker:
         # The output limit is for untrusted code; the reference may compile (torch.compile).
         limit = self.cfg.limits.output_mb if role == "candidate" else 4096
@@ -225,9 +231,9 @@ class Case:
         ref = self._worker("reference", env)
         cand = self._worker("candidate", {**env, "TORCH_EXTENSIONS_DIR": str(ext_dir)})
         try:
-            _ask(ref, load, cfg.limits.load_s, "reference load")
-            ref_trials = _ask(ref, {**run, "profile": False}, cfg.limits.step_s, "reference run")["trials"]
-            ordered_ref = _ask(ref, {**run, "seeds": [seeds["ordered"]], "reuse": False, "profile": False},
+            self._ask(ref, load, cfg.limits.load_s, "reference load")
+            ref_trials = self._ask(ref, {**run, "profile": False}, cfg.limits.step_s, "reference run")["trials"]
+            ordered_ref = self._ask(ref, {**run, "seeds": [seeds["ordered"]], "reuse": False, "profile": False},
                                cfg.limits.step_s, "reference run")["trials"][0]["output"] \
                 if seeds["ordered"] else None
         except CaseEnd as e:
@@ -239,17 +245,17 @@ class Case:
         self._stage("reference")
 
         store = [self.store_path, f"{self.store_path}-wal", f"{self.store_path}-shm"] if self.store_path else []
-        info = _ask(cand, {**load, "solution": str(code_file),
+        info = self._ask(cand, {**load, "solution": str(code_file),
                            "write_roots": [str(cand.scratch), str(ext_dir)],
                            "forbidden": [str(self.cache_dir)] + [str(Path(s).resolve()) for s in store],
                            "allowed_reads": [str(ext_dir), str(cand.scratch)]},
                     cfg.limits.load_s, "load")
         try:
-            cand_trials = _ask(cand, {**run, "profile": self.dev.device != "cpu"},
+            cand_trials = self._ask(cand, {**run, "profile": self.dev.device != "cpu"},
                                cfg.limits.step_s, "forward")["trials"]
             self._judge_trials(ref_trials, cand_trials, src.code, info)
             if seeds["ordered"]:
-                out = _ask(cand, {"op": "ordered", "seed": seeds["ordered"]}, cfg.limits.step_s,
+                out = self._ask(cand, {"op": "ordered", "seed": seeds["ordered"]}, cfg.limits.step_s,
                            "forward")["output"]
                 m = compare(ordered_ref, out, cfg.check.tolerances)
                 if not m.ok:
@@ -335,7 +341,7 @@ class Case:
         start = time.monotonic()
         hw = self.dev.hardware
         peaks = _peaks(self.cache_dir, hw)
-        probe = _ask(ref, {"op": "probe", "seed": seeds["sets"][0], "cache": t.cache,
+        probe = self._ask(ref, {"op": "probe", "seed": seeds["sets"][0], "cache": t.cache,
                            "flush_bytes": t.flush_bytes, "peaks": peaks is None},
                      max(self.cfg.limits.step_s, 300), "reference probe")
         if peaks is None:
@@ -343,7 +349,7 @@ class Case:
             _save_peaks(self.cache_dir, hw, peaks)
         graph = t.cuda_graph and self.dev.device != "cpu"
         base = {"op": "time", "cache": t.cache, "rotate_sets": t.rotate_sets,
-                "flush_bytes": t.flush_bytes, "set_seeds": seeds["sets"], "graph": graph,
+                "flush_bytes": t.flush_bytes, "lead_us": t.lead_us, "set_seeds": seeds["sets"], "graph": graph,
                 "warmup_calls": t.warmup_calls, "warmup_s": t.warmup_s, "compile_mode": t.compile_mode}
         workers = {"ref": ref, "cand": cand, "compiled": ref}
         baseline = self._cached_baseline() if t.cached_baseline else None
@@ -357,7 +363,7 @@ class Case:
             # torch.compile's first call compiles: give that round the probe's allowance
             limit = max(self.cfg.limits.step_s, 600) if warmup and variant == "compiled" else \
                 self.cfg.limits.step_s
-            reply = _ask(workers[who], {**base, "n": n, "check_seeds": checks, "warmup": warmup,
+            reply = self._ask(workers[who], {**base, "n": n, "check_seeds": checks, "warmup": warmup,
                                         "variant": variant}, limit, stage)
             return reply, (time.monotonic() - t0) * 1e3
 
@@ -377,7 +383,7 @@ class Case:
         if baseline:
             rs = baseline
             check_seeds = [seed for seed, _ in got["cand"].checks]
-            outs = _ask(ref, {"op": "run", "seeds": check_seeds, "reuse": False, "delay_s": 0.0,
+            outs = self._ask(ref, {"op": "run", "seeds": check_seeds, "reuse": False, "delay_s": 0.0,
                               "profile": False}, self.cfg.limits.step_s, "reference run")["trials"]
             rs.checks = [(seed, o["output"]) for seed, o in zip(check_seeds, outs)]
         else:

@@ -122,7 +122,7 @@ def weak_problem(outputs: list[Any], tolerances: Mapping[str, Tol], margin: floa
         return None
     floats = [t for o in outputs for t in _leaves_of(o) if t.is_floating_point() and t.numel()]
     ints = [t for o in outputs for t in _leaves_of(o) if not t.is_floating_point() and t.numel()]
-    c = float(sum(t.double().mean() for t in floats) / len(floats)) if floats else 0.0
+    c = float(sum(t.float().mean() for t in floats) / len(floats)) if floats else 0.0
     k = int(torch.cat([t.flatten() for t in ints]).mode().values) if ints else 0   # commonest value
 
     def constant(t: torch.Tensor) -> torch.Tensor:

@@ -60,6 +60,8 @@ class TimingCfg:
     cache: str = "cold"              # cold (flush before each call) | rotate | warm
     rotate_sets: int = 4
     flush_bytes: int = 0             # 0: twice the device's L2 (GPU) or last-level cache (CPU)
+    lead_us: float = 50.0            # GPU: spin this long before each timed call, so the host's
+                                     # launch path (instrumented in the candidate) is not timed
     bootstrap: int = 2000
     launch_bound_factor: float = 3.0
     cuda_graph: bool = False         # time graph replays of forward (launch-bound problems)
@@ -147,6 +149,7 @@ class LintCfg:
     seeds: int = 3                   # draws compared for variation and constancy
     timed_calls: int = 20
     cache: str = "cold"
+    lead_us: float = 50.0            # as timing.lead_us: reference times comparable to a case's
     launch_bound_factor: float = 3.0
     weak_margin: float = 10.0
     tolerances: Dict[str, Tol] = field(default_factory=_default_tolerances)

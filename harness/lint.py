@@ -104,7 +104,7 @@ def lint_one(path: Path, cfg: LintCfg, device: str, env: dict[str, str]) -> Lint
                          "peaks": False}, max(cfg.limits.step_s, 300))
         timed = _ask(w, {"op": "time", "n": cfg.timed_calls, "check_seeds": [], "warmup": True,
                          "warmup_calls": 3, "warmup_s": 0.05, "cache": cfg.cache,
-                         "rotate_sets": 1, "flush_bytes": 0, "set_seeds": [7]},
+                         "rotate_sets": 1, "flush_bytes": 0, "lead_us": cfg.lead_us, "set_seeds": [7]},
                      cfg.limits.step_s)
         res.ref_ms = median(timed["device_ms"])
         res.overhead_ms = probe["overhead_ms"]

@@ -105,7 +105,7 @@ class Worker:
     def request(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send one request and wait for its reply; on any failure the worker is dead after."""
         try:
-            channel.write_all(self._w, channel.encode(msg))
+            channel.send(self._w, msg)
             reply = channel.read_message(self._r, time.monotonic() + timeout, self.max_bytes)
         except channel.ChannelTimeout:
             self.kill()
@@ -162,7 +162,7 @@ class Worker:
         """Ask politely, then kill: leftovers (threads, children) must not outlive the case."""
         if self.proc.poll() is None and self._w >= 0:
             try:
-                channel.write_all(self._w, channel.encode({"op": "exit"}))
+                channel.send(self._w, {"op": "exit"})
                 self.proc.wait(timeout)
             except (OSError, subprocess.TimeoutExpired):
                 pass

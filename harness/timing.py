@@ -1,7 +1,9 @@
 """Timing: the clock inside a worker, the statistics, and the side-by-side schedule.
 
-Workers time single calls (`Clock`): flush the cache, wait for the whole device, start, call,
-stop, wait for the whole device again. The runner (`interleave`) asks the reference and the
+Workers time single calls (`Clock`): wait for the whole device, flush the cache, start, call,
+stop, wait for the whole device again. On a GPU the flush and a short spin (the lead) are still
+running when the host launches the call, so the events time the device's work, not the host's
+launch path (which differs between the two workers: the candidate's is instrumented). The runner (`interleave`) asks the reference and the
 candidate for rounds in turn, so drift and noisy neighbours hit both alike, and stops when both
 medians are tight or the budget is spent. Statistics are distribution-free: order-statistic
 intervals for medians, a bootstrap for the ratio of medians.
@@ -24,6 +26,8 @@ _cuda_sync = torch.cuda.synchronize
 _Event = torch.cuda.Event
 _event_record = torch.cuda.Event.record
 _event_elapsed = torch.cuda.Event.elapsed_time
+_cuda_spin = torch.cuda._sleep
+_SPIN_CYCLES_PER_US = 2000   # a 2 GHz SM clock: slower clocks only lengthen the lead
 
 
 def _largest_cpu_cache() -> int:
@@ -44,10 +48,11 @@ def _largest_cpu_cache() -> int:
 class Clock:
     """Times one call at a time on one device; cuda: events plus a device-wide sync."""
 
-    def __init__(self, device: torch.device, cache: str, flush_bytes: int = 0):
+    def __init__(self, device: torch.device, cache: str, flush_bytes: int = 0, lead_us: float = 0.0):
         self.device = device
         self.cuda = device.type == "cuda"
         self.cache = cache
+        self.lead_cycles = int(lead_us * _SPIN_CYCLES_PER_US) if self.cuda else 0
         if not flush_bytes:
             if self.cuda:
                 l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 0) or (64 << 20)
@@ -67,11 +72,16 @@ class Clock:
             self.flush_buf.fill_(1)  # a write: evicts dirty lines and clean ones alike
 
     def time_call(self, fn: Callable[[], Any]) -> tuple[float, float, Any]:
-        """(device ms, synced wall ms, result) of one call."""
-        self.flush()
-        self.sync()
+        """(device ms, synced wall ms, result) of one call. Without a lead, the device is idle
+        when timing starts, so the host's launch path counts (the empty-forward floor)."""
         if self.cuda:
             start, end = _Event(enable_timing=True), _Event(enable_timing=True)
+            self.sync()
+            self.flush()
+            if self.lead_cycles:
+                _cuda_spin(self.lead_cycles)
+            else:
+                self.sync()
             w0 = _perf_ns()
             _event_record(start)
             out = fn()
@@ -79,6 +89,7 @@ class Clock:
             self.sync()
             w1 = _perf_ns()
             return _event_elapsed(start, end), (w1 - w0) / 1e6, out
+        self.flush()
         w0 = _perf_ns()
         out = fn()
         w1 = _perf_ns()

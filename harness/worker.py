@@ -199,7 +199,7 @@ class Runner:
 
     def time(self, msg: dict[str, Any]) -> dict[str, Any]:
         if self.clock is None:
-            self.clock = timing.Clock(self.device, msg["cache"], msg["flush_bytes"])
+            self.clock = timing.Clock(self.device, msg["cache"], msg["flush_bytes"], msg.get("lead_us", 0.0))
             nsets = msg["rotate_sets"] if msg["cache"] == "rotate" else 1
             self.sets = [self._inputs(s) for s in msg["set_seeds"][:nsets]]
         clock = self.clock
@@ -409,7 +409,7 @@ def main() -> None:
             if isinstance(e, KeyboardInterrupt):
                 raise
             reply = {"error": _exc_line(e), "kind": "runtime", "trace": _trace(e)}
-        channel.write_all(wfd, channel.encode(reply))
+        channel.send(wfd, reply)
     sys.stdout.flush()
     os._exit(0)   # skip interpreter teardown: a solution's __del__ or atexit cannot change anything
 
