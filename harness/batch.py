@@ -23,7 +23,7 @@ import hydra
 from omegaconf import OmegaConf
 
 from . import proc
-from .case import Case as CaseRun
+from .case import Case as CaseRun, Spares
 from .case import prepare, read_solution
 from .config import BatchCfg, BoardCfg, config_hash, register
 from .device import DeviceError, DeviceInfo, resolve
@@ -103,6 +103,8 @@ def _problem_failure(job: Job, dev: DeviceInfo, cfg: BatchCfg, message: str) -> 
 
 
 def run(cfg: BatchCfg) -> int:
+    if cfg.prestart not in ("auto", "always", "never"):
+        return fail(f"prestart={cfg.prestart!r}: expected auto, always or never")
     try:
         base = resolve(cfg.device)
         devices = eval_devices(cfg, base)
@@ -186,6 +188,16 @@ def _score(todo: list[Job], twins: dict[Job, list[Job]], cfg: BatchCfg, devices:
         built.put((job, prepared))
 
     def evaluate_loop(dev: DeviceInfo) -> None:
+        # On a CPU the spare pair's imports would share the cores a case is timed on.
+        ahead = cfg.prestart == "always" or (cfg.prestart == "auto" and dev.device != "cpu")
+        spares = Spares(cfg, dev) if ahead else None
+        try:
+            _evaluate_all(dev, spares)
+        finally:
+            if spares is not None:
+                spares.close()
+
+    def _evaluate_all(dev: DeviceInfo, spares: Optional[Spares]) -> None:
         while not stop.is_set():
             item = built.get()
             if item is None:
@@ -198,7 +210,8 @@ def _score(todo: list[Job], twins: dict[Job, list[Job]], cfg: BatchCfg, devices:
                 v.outcome = Outcome.CRASHED
             else:
                 try:
-                    v = CaseRun(job.problem, job.solution, cfg, dev, store.path.as_posix(), prepared).run()
+                    v = CaseRun(job.problem, job.solution, cfg, dev, store.path.as_posix(), prepared,
+                                spares).run()
                 except ProblemError as e:
                     v = _problem_failure(job, dev, cfg, str(e))
             stats.eval_s += time.monotonic() - t

@@ -124,11 +124,63 @@ def prepare(solution: Path, cfg: EvalCfg, device: str) -> Prepared:
     return src, code_file, b
 
 
+def device_env(cfg: EvalCfg, dev: DeviceInfo) -> tuple[dict[str, str], str]:
+    """A worker's environment for the device, and the device name inside it."""
+    if dev.device == "cpu":
+        n = str(cfg.timing.cpu_threads)
+        return {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n}, "cpu"
+    return {"CUDA_VISIBLE_DEVICES": dev.device.split(":")[1]}, "cuda:0"
+
+
+def new_worker(cfg: EvalCfg, role: str, scratch: Path, env: dict[str, str]) -> Worker:
+    # The output limit is for untrusted code; the reference may compile (torch.compile).
+    limit = cfg.limits.output_mb if role == "candidate" else 4096
+    return Worker(role, scratch / role, env, file_limit_mb=limit,
+                  max_message_mb=cfg.limits.max_message_mb)
+
+
+class Spares:
+    """A reference/candidate pair started ahead of its case, one at a time per evaluator: a fresh
+    worker spends seconds importing torch, which a batch need not wait for. Workers learn their
+    case (problem, solution, extension folder) only from the load request."""
+
+    def __init__(self, cfg: EvalCfg, dev: DeviceInfo):
+        self.cfg, self.env = cfg, device_env(cfg, dev)[0]
+        self.scratch_root = Path(cfg.cache_dir).resolve() / "scratch"
+        self.ready: Optional[tuple[Path, tuple[Worker, Worker]]] = None
+
+    def _start(self) -> tuple[Path, tuple[Worker, Worker]]:
+        scratch = self.scratch_root / f"case-{uuid.uuid4().hex[:12]}"
+        return scratch, (new_worker(self.cfg, "reference", scratch, self.env),
+                         new_worker(self.cfg, "candidate", scratch, self.env))
+
+    def take(self) -> tuple[Path, tuple[Worker, Worker]]:
+        pair = self.ready if self.ready is not None and all(w.alive() for w in self.ready[1]) \
+            else self._start()
+        if self.ready is not None and pair is not self.ready:
+            self._discard(self.ready)
+        self.ready = self._start()
+        return pair
+
+    def close(self) -> None:
+        if self.ready is not None:
+            self._discard(self.ready)
+            self.ready = None
+
+    @staticmethod
+    def _discard(pair: tuple[Path, tuple[Worker, Worker]]) -> None:
+        for w in pair[1]:
+            w.kill()
+        shutil.rmtree(pair[0], ignore_errors=True)
+
+
 class Case:
     def __init__(self, problem: Path, solution: Path, cfg: EvalCfg, dev: DeviceInfo,
-                 store_path: Optional[str] = None, prebuilt: Optional[Prepared] = None):
+                 store_path: Optional[str] = None, prebuilt: Optional[Prepared] = None,
+                 spares: Optional[Spares] = None):
         self.problem, self.solution, self.cfg, self.dev = problem, solution, cfg, dev
         self.prebuilt = prebuilt
+        self.spares = spares
         self.cache_dir = Path(cfg.cache_dir).resolve()
         self.store_path = store_path
         self.new_seed = seed_source(cfg.seed)
@@ -169,18 +221,12 @@ class Case:
         return reply
 
     def _worker(self, role: str, env: dict[str, str]) -> Worker:
-        # The output limit is for untrusted code; the reference may compile (torch.compile).
-        limit = self.cfg.limits.output_mb if role == "candidate" else 4096
-        w = Worker(role, self.scratch / role, env, file_limit_mb=limit,
-                   max_message_mb=self.cfg.limits.max_message_mb)
+        w = new_worker(self.cfg, role, self.scratch, env)
         self.workers.append(w)
         return w
 
     def _device_env(self) -> tuple[dict[str, str], str]:
-        if self.dev.device == "cpu":
-            n = str(self.cfg.timing.cpu_threads)
-            return {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n}, "cpu"
-        return {"CUDA_VISIBLE_DEVICES": self.dev.device.split(":")[1]}, "cuda:0"
+        return device_env(self.cfg, self.dev)
 
     # -- the case ----------------------------------------------------------------------------------
     def run(self) -> Verdict:
@@ -228,8 +274,11 @@ class Case:
         # Reference first, in its own process: the candidate never shares one with its outputs.
         # The candidate's process starts now too (importing torch takes seconds) but is given
         # the solution only once the reference's outputs exist.
-        ref = self._worker("reference", env)
-        cand = self._worker("candidate", {**env, "TORCH_EXTENSIONS_DIR": str(ext_dir)})
+        if self.spares is not None:
+            self.scratch, (ref, cand) = self.spares.take()
+            self.workers += [ref, cand]
+        else:
+            ref, cand = (self._worker(role, env) for role in ("reference", "candidate"))
         try:
             self._ask(ref, load, cfg.limits.load_s, "reference load")
             ref_trials = self._ask(ref, {**run, "profile": False}, cfg.limits.step_s, "reference run")["trials"]
@@ -245,7 +294,7 @@ class Case:
         self._stage("reference")
 
         store = [self.store_path, f"{self.store_path}-wal", f"{self.store_path}-shm"] if self.store_path else []
-        info = self._ask(cand, {**load, "solution": str(code_file),
+        info = self._ask(cand, {**load, "solution": str(code_file), "ext_dir": str(ext_dir),
                            "write_roots": [str(cand.scratch), str(ext_dir)],
                            "forbidden": [str(self.cache_dir)] + [str(Path(s).resolve()) for s in store],
                            "allowed_reads": [str(ext_dir), str(cand.scratch)]},
@@ -474,5 +523,6 @@ class Case:
 
 
 def evaluate(problem: str | Path, solution: str | Path, cfg: EvalCfg, dev: DeviceInfo,
-             store_path: Optional[str] = None, prebuilt: Optional[Prepared] = None) -> Verdict:
-    return Case(Path(problem), Path(solution), cfg, dev, store_path, prebuilt).run()
+             store_path: Optional[str] = None, prebuilt: Optional[Prepared] = None,
+             spares: Optional[Spares] = None) -> Verdict:
+    return Case(Path(problem), Path(solution), cfg, dev, store_path, prebuilt, spares).run()

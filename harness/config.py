@@ -132,6 +132,8 @@ class BatchCfg(EvalCfg):
     build_workers: int = 0           # 0: cores - 1 (at least 1)
     gpus: str = "all"                # all | 0,1,... (device=cuda); one evaluation worker each
     eval_workers: int = 1            # device=cpu: evaluations at once
+    prestart: str = "auto"           # start the next case's workers while a case runs (they
+                                     # import torch for seconds): auto (GPU only) | always | never
     force: bool = False              # score again what the store already has
     shard: int = 0
     num_shards: int = 1

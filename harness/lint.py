@@ -69,16 +69,22 @@ def _ask(w: Worker, msg: dict, timeout: float) -> dict:
     return reply
 
 
-def lint_one(path: Path, cfg: LintCfg, device: str, env: dict[str, str]) -> Lint:
+def new_worker(cfg: LintCfg, env: dict[str, str]) -> Worker:
+    scratch = Path(cfg.cache_dir).resolve() / "scratch" / f"lint-{uuid.uuid4().hex[:10]}"
+    return Worker("reference", scratch, env, file_limit_mb=cfg.limits.output_mb,
+                  max_message_mb=cfg.limits.max_message_mb)
+
+
+def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
+    """Lint one problem in worker `w` (started ahead: importing torch takes seconds), then end it."""
     res = Lint(problem_id(path), nondeterministic=_declares_nondeterministic(path))
     try:
         check_file(path)
     except ProblemError as e:
         res.problems.append(str(e).split(": ", 1)[-1])
+        w.close()
+        shutil.rmtree(w.scratch, ignore_errors=True)
         return res
-    scratch = Path(cfg.cache_dir).resolve() / "scratch" / f"lint-{uuid.uuid4().hex[:10]}"
-    w = Worker("reference", scratch, env, file_limit_mb=cfg.limits.output_mb,
-               max_message_mb=cfg.limits.max_message_mb)
     try:
         _ask(w, {"op": "load", "problem": str(path.resolve()), "device": device, "init_seed": 1,
                  "warm_seed": 2}, cfg.limits.load_s)
@@ -118,7 +124,7 @@ def lint_one(path: Path, cfg: LintCfg, device: str, env: dict[str, str]) -> Lint
         res.problems.append(str(e))
     finally:
         w.close()
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(w.scratch, ignore_errors=True)
     return res
 
 
@@ -156,13 +162,16 @@ def run(cfg: LintCfg) -> int:
     else:
         env, device = {"CUDA_VISIBLE_DEVICES": dev.device.split(":")[1]}, "cuda:0"
     results = []
-    for f in files:
-        r = lint_one(f, cfg, device, env)
+    ahead = new_worker(cfg, env)
+    for i, f in enumerate(files):
+        w, ahead = ahead, (new_worker(cfg, env) if i + 1 < len(files) else None)
+        r = lint_one(f, cfg, device, w)
         print(f"{r.problem}: {'ok' if r.ok else 'FAIL: ' + '; '.join(r.problems)}", file=sys.stderr)
         results.append(r)
-    text = f"device: {dev.hardware}\n\n" + table(results, cfg.format)
-    if cfg.out:
-        Path(cfg.out).write_text(text)
+        text = f"device: {dev.hardware}\n\n" + table(results, cfg.format)
+        if cfg.out:   # after every problem: a run cut short still leaves its table
+            Path(cfg.out).write_text(text if i + 1 == len(files) else
+                                     text + f"\n(incomplete: {i + 1} of {len(files)} problems)\n")
     print(text)
     return 0 if all(r.ok for r in results) else 1
 

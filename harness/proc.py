@@ -121,6 +121,9 @@ class Worker:
             raise WorkerFailed(Failure("garbage", f"reply is a {type(reply).__name__}, not a dict"))
         return reply
 
+    def alive(self) -> bool:
+        return self._w >= 0 and self.proc.poll() is None
+
     def _reap(self, grace: float = 3.0) -> Optional[int]:
         try:
             return self.proc.wait(grace)

@@ -16,8 +16,6 @@ import traceback
 from typing import Any, Callable, Optional
 
 import torch
-import torch._dynamo  # noqa: F401  (wraps torch.manual_seed on import: before the snapshot, not after)
-import torch.profiler  # noqa: F401
 
 from . import channel, sandbox, timing
 from .problem import load_module, load_problem
@@ -137,6 +135,8 @@ class Runner:
             torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
         self.problem = load_problem(msg["problem"])
         if self.role == "candidate":
+            # Set here, not at spawn: a worker may be started before its case is known.
+            os.environ["TORCH_EXTENSIONS_DIR"] = msg["ext_dir"]
             self.guard.count_extension_calls()
             self.guard.arm(msg["write_roots"], msg["forbidden"], msg["allowed_reads"])
             try:
@@ -391,6 +391,12 @@ def _watch_parent() -> None:
 def main() -> None:
     _watch_parent()
     role, rfd, wfd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    if role != "reference":
+        # Before the snapshot, not after: dynamo wraps torch.manual_seed on import, and the
+        # candidate's profiler must exist before solution code. The reference needs neither
+        # (and saves seconds of start-up).
+        import torch._dynamo  # noqa: F401
+        import torch.profiler  # noqa: F401
     guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel])
     runner = Runner(role, guard)
     handlers = {"load": runner.load, "run": runner.run, "time": runner.time, "ordered": runner.ordered,

@@ -67,7 +67,8 @@ def test_discovery_lists_unmatched(run_dir):
 
 def test_batch_scores_resumes_after_sigkill_and_never_twice(run_dir, cache_dir, tmp_path):
     db = tmp_path / "r.db"
-    p = _batch(run_dir, cache_dir, f"store={db}")
+    # Workers started ahead of their cases (the GPU default) must die with the runner too.
+    p = _batch(run_dir, cache_dir, f"store={db}", "prestart=always")
     # Kill it hard as soon as the first verdict is in: mid-batch, builds and workers alive.
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and p.poll() is None:
@@ -83,7 +84,7 @@ def test_batch_scores_resumes_after_sigkill_and_never_twice(run_dir, cache_dir, 
     p.wait()
     first = _cases(db)
     assert 1 <= len(first) < 6
-    p = _batch(run_dir, cache_dir, f"store={db}")
+    p = _batch(run_dir, cache_dir, f"store={db}", "prestart=always")
     out, err = p.communicate(timeout=900)
     assert p.returncode == 0, err
     assert f"({len(first)} already scored" in err
@@ -169,11 +170,15 @@ def test_same_extension_name_in_two_solutions_does_not_collide(cache_dir, tmp_pa
     assert evaluate(SMALL, a, cfg, resolve("cpu")).outcome is Outcome.OK
 
 
-def test_batch_user_errors_are_one_line(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "harness.batch", f"solutions={tmp_path / 'nope'}",
-                        "layout=auto", "pairs=null", "device=cpu", f"store={tmp_path / 'x.db'}"],
+@pytest.mark.parametrize("extra, named", [([], "nope"), (["prestart=soon"], "prestart")])
+def test_batch_user_errors_are_one_line(tmp_path, extra, named):
+    sols = tmp_path / ("nope" if named == "nope" else "sols")
+    if named != "nope":
+        sols.mkdir()
+    r = subprocess.run([sys.executable, "-m", "harness.batch", f"solutions={sols}",
+                        "layout=auto", "pairs=null", "device=cpu", f"store={tmp_path / 'x.db'}", *extra],
                        cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "nope" in r.stderr
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and named in r.stderr
 
 
 @pytest.mark.parametrize("args", [["harness.export", "{bad}"], ["harness.merge", "{bad}", "{bad}"],
