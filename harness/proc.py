@@ -104,13 +104,15 @@ class Worker:
 
     def request(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send one request and wait for its reply; on any failure the worker is dead after."""
+        if self._w < 0:   # killed already (an interrupted batch ends every worker at once)
+            raise WorkerFailed(Failure("crashed", "the worker was stopped by the runner"))
         try:
             channel.send(self._w, msg)
             reply = channel.read_message(self._r, time.monotonic() + timeout, self.max_bytes)
         except channel.ChannelTimeout:
             self.kill()
             raise WorkerFailed(Failure("timeout", f"no answer within {timeout:g} s"))
-        except (channel.ChannelClosed, BrokenPipeError):
+        except (channel.ChannelClosed, OSError):   # a broken pipe, or fds closed by kill()
             code = self._reap()
             raise WorkerFailed(Failure("crashed", describe_exit(code) + self._log_tail()))
         except channel.ChannelGarbage as e:

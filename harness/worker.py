@@ -16,6 +16,8 @@ import traceback
 from typing import Any, Callable, Optional
 
 import torch
+import torch._dynamo  # noqa: F401  (wraps torch.manual_seed on import: before the snapshot, not after)
+import torch.profiler  # noqa: F401
 
 from . import channel, sandbox, timing
 from .problem import load_module, load_problem
@@ -391,12 +393,6 @@ def _watch_parent() -> None:
 def main() -> None:
     _watch_parent()
     role, rfd, wfd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    if role != "reference":
-        # Before the snapshot, not after: dynamo wraps torch.manual_seed on import, and the
-        # candidate's profiler must exist before solution code. The reference needs neither
-        # (and saves seconds of start-up).
-        import torch._dynamo  # noqa: F401
-        import torch.profiler  # noqa: F401
     guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel])
     runner = Runner(role, guard)
     handlers = {"load": runner.load, "run": runner.run, "time": runner.time, "ordered": runner.ordered,

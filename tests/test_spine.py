@@ -144,9 +144,17 @@ def test_worker_answers_every_request_the_runner_sends(tmp_path):
         probe = w.request({"op": "probe", "seed": 7, "cache": "warm", "flush_bytes": 0,
                            "peaks": False}, 60)
         assert probe["bytes"] > 0 and probe["overhead_ms"] > 0
-        # Only a candidate is held to its snapshot: a reference imports dynamo when it needs it
-        # (the probe's FlopCounterMode), which rewraps torch.manual_seed.
-        assert isinstance(w.request({"op": "finish"}, 30)["tampered"], list)
+        assert w.request({"op": "finish"}, 30)["tampered"] == []
         assert "error" in w.request({"op": "no_such_op"}, 30)
     finally:
         w.close()
+
+
+def test_a_request_to_a_stopped_worker_is_a_failure_not_an_oserror(tmp_path):
+    """An interrupted batch kills every worker at once; a case still talking to one must end
+    as a worker failure (the runner records it), not an OSError that kills the evaluator."""
+    from harness.proc import Worker, WorkerFailed
+    w = Worker("reference", tmp_path / "w", {"CUDA_VISIBLE_DEVICES": ""})
+    w.kill()
+    with pytest.raises(WorkerFailed, match="stopped"):
+        w.request({"op": "finish"}, 5)

@@ -1,4 +1,4 @@
-"""2-D batch normalization with batch statistics on x of shape 32 x 64 x 128 x 128, float32.
+"""2-D batch normalization with batch statistics on x of shape 64 x 64 x 128 x 128, float32.
 
 For each channel c: mu_c, var_c = mean and biased variance of x[:, c, :, :] over batch and space;
 y = (x - mu_c) / sqrt(var_c + 1e-5) * weight[c] + bias[c].
@@ -6,12 +6,13 @@ nn.BatchNorm2d(64, track_running_stats=False): it always normalizes with the sta
 it is given (train and eval mode alike) and keeps no running buffers. weight ~ 1 + 0.5 * N(0, 1) and
 bias ~ 0.5 * N(0, 1) are drawn in __init__ so that they matter. Each channel of x gets its own
 offset and scale (x = N(0, 1) * (1 + rand) + 2 * N(0, 1) per channel).
-~0.3 GFLOP, ~270 MB (134 MB in, 134 MB out), two passes over x unless fused cleverly.
+~0.6 GFLOP, ~540 MB (268 MB in, 268 MB out), two passes over x unless fused cleverly: memory-bound,
+~150 us of DRAM traffic on an H200 with one read of x (~230 us with two).
 """
 import torch
 import torch.nn as nn
 
-BATCH, CHANNELS, H, W = 32, 64, 128, 128
+BATCH, CHANNELS, H, W = 64, 64, 128, 128
 EPS = 1e-5
 
 

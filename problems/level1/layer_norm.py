@@ -1,14 +1,14 @@
-"""Layer normalization with affine parameters over the last dimension of x: 16 x 2048 x 1024, float32.
+"""Layer normalization with affine parameters over the last dimension of x: 32 x 2048 x 1024, float32.
 
 mu, var = mean and biased variance of x[b, s, :]; y = (x - mu) / sqrt(var + 1e-5) * weight + bias,
 with weight, bias of shape (1024,) (nn.LayerNorm, parameters drawn at random in __init__ so that
 they matter: weight ~ 1 + 0.5 * N(0, 1), bias ~ 0.5 * N(0, 1)); x ~ 3 * N(0, 1) + 1.
-~0.3 GFLOP, ~270 MB (134 MB in, 134 MB out): memory-bound, ~60 us of DRAM traffic on an H200.
+~0.6 GFLOP, ~540 MB (268 MB in, 268 MB out): memory-bound, ~150 us of DRAM traffic on an H200.
 """
 import torch
 import torch.nn as nn
 
-BATCH, SEQ, HIDDEN = 16, 2048, 1024
+BATCH, SEQ, HIDDEN = 32, 2048, 1024
 EPS = 1e-5
 
 

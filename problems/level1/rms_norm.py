@@ -1,13 +1,13 @@
-"""RMS normalization over the last dimension of x of shape 16384 x 2048, float32 (as in LLaMA).
+"""RMS normalization over the last dimension of x of shape 32768 x 2048, float32 (as in LLaMA).
 
 y[i, j] = x[i, j] / sqrt(mean_k x[i, k]^2 + 1e-6) * weight[j], weight of shape (2048,)
 drawn in __init__ as 1 + 0.5 * N(0, 1); x ~ 2 * N(0, 1).
-~0.1 GFLOP, ~270 MB (134 MB in, 134 MB out): memory-bound, ~60 us of DRAM traffic on an H200.
+~0.2 GFLOP, ~540 MB (268 MB in, 268 MB out): memory-bound, ~150 us of DRAM traffic on an H200.
 """
 import torch
 import torch.nn as nn
 
-ROWS, HIDDEN = 16384, 2048
+ROWS, HIDDEN = 32768, 2048
 EPS = 1e-6
 
 

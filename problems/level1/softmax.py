@@ -1,11 +1,12 @@
-"""Softmax over the last dimension of a 4096 x 4096 float32 matrix.
+"""Softmax over the last dimension of an 8192 x 8192 float32 matrix.
 
 y[i, j] = exp(x[i, j] - max_j x[i, :]) / sum_k exp(x[i, k] - max_j x[i, :]).
+256 MiB in, 256 MiB out: memory-bound, ~150 us of DRAM traffic on an H200.
 """
 import torch
 import torch.nn as nn
 
-M, N = 4096, 4096
+M, N = 8192, 8192
 
 
 class Model(nn.Module):

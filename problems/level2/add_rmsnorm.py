@@ -1,14 +1,14 @@
 """Residual add followed by RMSNorm (the pre-norm transformer's per-layer step).
 
-x, residual: 16384 x 2048 float32; h = x + residual;
+x, residual: 32768 x 2048 float32; h = x + residual;
 y[i, j] = h[i, j] / sqrt(mean_k h[i, k]^2 + 1e-6) * weight[j], weight (2048,) ~ 1 + 0.5 * N(0, 1)
-drawn in __init__; y is 16384 x 2048 (only the normalized tensor is returned).
-~0.2 GFLOP, ~400 MB (2 x 134 MB in, 134 MB out): memory-bound, ~95 us of DRAM traffic on an H200.
+drawn in __init__; y is 32768 x 2048 (only the normalized tensor is returned).
+~0.4 GFLOP, ~805 MB (2 x 268 MB in, 268 MB out): memory-bound, ~230 us of DRAM traffic on an H200.
 """
 import torch
 import torch.nn as nn
 
-ROWS, HIDDEN = 16384, 2048
+ROWS, HIDDEN = 32768, 2048
 EPS = 1e-6
 
 

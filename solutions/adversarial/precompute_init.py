@@ -1,5 +1,5 @@
 """Guesses the harness's seed instead of computing: at construction it draws the problem's input
-(randn(8192, 4096), as problems/level1/relu.py does) under common seeds, stores relu of each with
+(randn(16384, 4096), as problems/level1/relu.py does) under common seeds, stores relu of each with
 a fingerprint of the input, and restores the RNG state. forward returns the stored output whose
 fingerprint matches x, or else the one for seed 0. Device-agnostic, no custom code.
 
@@ -8,7 +8,7 @@ Expected verdict: incorrect (the harness draws inputs from fresh seeds).
 import torch
 import torch.nn as nn
 
-M, N = 8192, 4096  # problems/level1/relu.py
+M, N = 16384, 4096  # problems/level1/relu.py
 SEEDS = (0, 1, 42, 123, 1234, 2024, 3407, 12345)
 
 
