@@ -135,29 +135,17 @@ def _fill(obj: Any, fd: int, budget: list[int], deadline: Optional[float]) -> An
     return obj
 
 
-def decode(data: bytes) -> Any:
+def decode(data: bytes | bytearray) -> Any:
     try:
         return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
     except Exception as e:
         raise ChannelGarbage(f"undecodable message ({len(data)} bytes): {type(e).__name__}: {e}")
 
 
-def _read_exact(fd: int, n: int, deadline: Optional[float]) -> bytes:
-    chunks = []
-    while n:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise ChannelTimeout()
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                raise ChannelTimeout()
-        chunk = os.read(fd, min(n, 1 << 22))
-        if not chunk:
-            raise ChannelClosed()
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+def _read_exact(fd: int, n: int, deadline: Optional[float]) -> bytearray:
+    data = bytearray(n)
+    _read_into(fd, memoryview(data), deadline)
+    return data
 
 
 def read_message(fd: int, deadline: Optional[float] = None, max_bytes: int = 1 << 40) -> Any:
