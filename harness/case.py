@@ -25,7 +25,7 @@ from .config import EvalCfg, config_hash
 from .device import DeviceInfo
 from .extract import code_hash, extract
 from .problem import ProblemError, file_hash
-from .proc import Worker, WorkerFailed
+from .proc import Worker, WorkerFailed, device_env
 from .store import Store
 from .timing import Schedule, Side, interleave, iqr, median, median_ci, ratio_ci, seed_source
 from .verdict import (BEYOND_ROOFLINE, INPUT_MUTATED, LAUNCH_BOUND, NO_CUSTOM_KERNEL, NOT_A_TENSOR,
@@ -124,14 +124,6 @@ def prepare(solution: Path, cfg: EvalCfg, device: str) -> Prepared:
     return src, code_file, b
 
 
-def device_env(cfg: EvalCfg, dev: DeviceInfo) -> tuple[dict[str, str], str]:
-    """A worker's environment for the device, and the device name inside it."""
-    if dev.device == "cpu":
-        n = str(cfg.timing.cpu_threads)
-        return {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n}, "cpu"
-    return {"CUDA_VISIBLE_DEVICES": dev.device.split(":")[1]}, "cuda:0"
-
-
 def new_worker(cfg: EvalCfg, role: str, scratch: Path, env: dict[str, str]) -> Worker:
     # The output limit is for untrusted code; the reference may compile (torch.compile).
     limit = cfg.limits.output_mb if role == "candidate" else 4096
@@ -145,7 +137,7 @@ class Spares:
     case (problem, solution, extension folder) only from the load request."""
 
     def __init__(self, cfg: EvalCfg, dev: DeviceInfo):
-        self.cfg, self.env = cfg, device_env(cfg, dev)[0]
+        self.cfg, self.env = cfg, device_env(dev.device, cfg.timing.cpu_threads)[0]
         self.scratch_root = Path(cfg.cache_dir).resolve() / "scratch"
         self.ready: Optional[tuple[Path, tuple[Worker, Worker]]] = None
 
@@ -155,12 +147,12 @@ class Spares:
                          new_worker(self.cfg, "candidate", scratch, self.env))
 
     def take(self) -> tuple[Path, tuple[Worker, Worker]]:
-        pair = self.ready if self.ready is not None and all(w.alive() for w in self.ready[1]) \
-            else self._start()
-        if self.ready is not None and pair is not self.ready:
-            self._discard(self.ready)
-        self.ready = self._start()
-        return pair
+        pair, self.ready = self.ready, self._start()
+        if pair is not None and all(w.alive() for w in pair[1]):
+            return pair
+        if pair is not None:   # died while waiting (killed, out of memory): never hand it out
+            self._discard(pair)
+        return self._start()
 
     def close(self) -> None:
         if self.ready is not None:
@@ -225,9 +217,6 @@ class Case:
         self.workers.append(w)
         return w
 
-    def _device_env(self) -> tuple[dict[str, str], str]:
-        return device_env(self.cfg, self.dev)
-
     # -- the case ----------------------------------------------------------------------------------
     def run(self) -> Verdict:
         t0 = time.monotonic()
@@ -257,7 +246,7 @@ class Case:
         if not b.ok:
             raise CaseEnd(b.outcome or Outcome.COMPILE_ERROR, b.message)
 
-        env, device = self._device_env()
+        env, device = device_env(self.dev.device, cfg.timing.cpu_threads)
         seeds = {"init": self.new_seed(), "warm": self.new_seed(),
                  "trials": [self.new_seed() for _ in range(cfg.check.trials)],
                  "reuse": self.new_seed() if cfg.check.reuse_check else None,

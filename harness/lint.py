@@ -29,7 +29,7 @@ from .config import LintCfg, register
 from .device import DeviceError, resolve
 from .discover import DiscoveryError, _problem_files
 from .problem import ProblemError, check_file, problem_id
-from .proc import Worker, WorkerFailed
+from .proc import Worker, WorkerFailed, device_env
 from .report import fail
 from .timing import median
 
@@ -76,14 +76,12 @@ def new_worker(cfg: LintCfg, env: dict[str, str]) -> Worker:
 
 
 def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
-    """Lint one problem in worker `w` (started ahead: importing torch takes seconds), then end it."""
+    """Lint one problem in worker `w` (started ahead: importing torch takes seconds)."""
     res = Lint(problem_id(path), nondeterministic=_declares_nondeterministic(path))
     try:
         check_file(path)
     except ProblemError as e:
         res.problems.append(str(e).split(": ", 1)[-1])
-        w.close()
-        shutil.rmtree(w.scratch, ignore_errors=True)
         return res
     try:
         _ask(w, {"op": "load", "problem": str(path.resolve()), "device": device, "init_seed": 1,
@@ -122,9 +120,6 @@ def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
                                 f"{res.overhead_ms:.4g} ms")
     except (ProblemError, WorkerFailed) as e:
         res.problems.append(str(e))
-    finally:
-        w.close()
-        shutil.rmtree(w.scratch, ignore_errors=True)
     return res
 
 
@@ -157,15 +152,16 @@ def run(cfg: LintCfg) -> int:
         return fail(str(e))
     if not files:
         return fail(f"problems={cfg.problems}: no problem files found")
-    if dev.device == "cpu":
-        env, device = {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}, "cpu"
-    else:
-        env, device = {"CUDA_VISIBLE_DEVICES": dev.device.split(":")[1]}, "cuda:0"
+    env, device = device_env(dev.device, 1)
     results = []
     ahead = new_worker(cfg, env)
     for i, f in enumerate(files):
         w, ahead = ahead, (new_worker(cfg, env) if i + 1 < len(files) else None)
-        r = lint_one(f, cfg, device, w)
+        try:
+            r = lint_one(f, cfg, device, w)
+        finally:
+            w.close()
+            shutil.rmtree(w.scratch, ignore_errors=True)
         print(f"{r.problem}: {'ok' if r.ok else 'FAIL: ' + '; '.join(r.problems)}", file=sys.stderr)
         results.append(r)
         text = f"device: {dev.hardware}\n\n" + table(results, cfg.format)

@@ -38,6 +38,14 @@ def scrubbed_env(home: Path, extra: Optional[dict[str, str]] = None) -> dict[str
     return env
 
 
+def device_env(device: str, cpu_threads: int) -> tuple[dict[str, str], str]:
+    """A worker's environment for `device` (cpu | cuda:N), and the device's name inside it."""
+    if device == "cpu":
+        n = str(cpu_threads)
+        return {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n}, "cpu"
+    return {"CUDA_VISIBLE_DEVICES": device.split(":")[1]}, "cuda:0"
+
+
 LIVE: "weakref.WeakSet[Worker]" = weakref.WeakSet()   # so an interrupted runner can end them all
 
 

@@ -3,10 +3,11 @@
 Workers time single calls (`Clock`): wait for the whole device, flush the cache, start, call,
 stop, wait for the whole device again. On a GPU the flush and a short spin (the lead) are still
 running when the host launches the call, so the events time the device's work, not the host's
-launch path (which differs between the two workers: the candidate's is instrumented). The runner (`interleave`) asks the reference and the
-candidate for rounds in turn, so drift and noisy neighbours hit both alike, and stops when both
-medians are tight or the budget is spent. Statistics are distribution-free: order-statistic
-intervals for medians, a bootstrap for the ratio of medians.
+launch path (which differs between the two workers: the candidate's is instrumented).
+The runner (`interleave`) asks the reference and the candidate for rounds in turn, so drift and
+noisy neighbours hit both alike, and stops when both medians are tight or the budget is spent.
+Statistics are distribution-free: order-statistic intervals for medians, a bootstrap for the
+ratio of medians.
 """
 from __future__ import annotations
 
