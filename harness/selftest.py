@@ -2,7 +2,8 @@
 
 `solutions/expected.json` lists, per (solution, device), the outcome ("ok", or alternatives
 "ok|incorrect") and the flags that must be raised; unless `flags_any` is true no other flag may
-be. The CPU tests and the GPU integrity table both judge verdicts with `check`.
+be. `caveats` lists caveats that must be present (others may be: whether a CI contains 1 is
+the machine's noise, not the solution's doing). The CPU tests and the GPU integrity table both judge verdicts with `check`.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class Expected:
     flags: tuple[str, ...]
     flags_any: bool
     note: str
+    caveats: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -36,7 +38,7 @@ def load(path: str | Path, device: str | None = None) -> list[Expected]:
             continue
         out.append(Expected(e["solution"], e["problem"], e["device"], tuple(e["outcome"].split("|")),
                             tuple(e.get("flags", [])), bool(e.get("flags_any", False)),
-                            e.get("note", "")))
+                            e.get("note", ""), tuple(e.get("caveats", []))))
     return out
 
 
@@ -51,10 +53,14 @@ def check(v: Verdict, e: Expected) -> tuple[bool, str]:
         problems.append(f"missing flags {', '.join(missing)}")
     if extra and not e.flags_any:
         problems.append(f"unexpected flags {', '.join(extra)}")
+    lacking = [c for c in e.caveats if c not in v.caveats]
+    if lacking:
+        problems.append(f"missing caveats {', '.join(lacking)}")
     return not problems, "; ".join(problems)
 
 
 def describe(v: Verdict) -> dict[str, Any]:
     return {"outcome": v.outcome.value, "flags": ",".join(v.flags) or "-",
+            "caveats": ",".join(v.caveats) or "-",
             "speedup": f"{v.speedup:.2f}" if v.speedup else "-",
             "message": (v.message.splitlines() or [""])[0][:100]}

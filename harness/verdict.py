@@ -22,7 +22,8 @@ class Outcome(str, enum.Enum):
     CRASHED = "crashed"              # the worker died: signal, os._exit, no result
 
 
-# Flags: each makes a pass or a speedup meaningless; a flagged case never counts as a win.
+# Flags: things the solution did that make a pass or a speedup meaningless; a flagged case never
+# counts as a win. Caveats (below) are facts about the problem or the measurement instead.
 NO_CUSTOM_KERNEL = "no_custom_kernel"
 UNSYNCED_WORK = "unsynced_work"
 INPUT_MUTATED = "input_mutated"
@@ -31,7 +32,6 @@ TAMPERING = "tampering"
 WEAK_PROBLEM = "weak_problem"
 BEYOND_ROOFLINE = "beyond_roofline"
 SANDBOX_VIOLATION = "sandbox_violation"
-LAUNCH_BOUND = "launch_bound"
 
 FLAG_DOCS = {
     NO_CUSTOM_KERNEL: "no kernel or extension function from the solution's own sources ran "
@@ -48,10 +48,24 @@ FLAG_DOCS = {
                      "must do allow on this device",
     SANDBOX_VIOLATION: "the solution opened the network, wrote outside its scratch folder, or "
                        "touched files the harness keeps from it",
-    LAUNCH_BOUND: "the reference runs within a few times the cost of an empty forward: the "
-                  "speedup mostly measures launch and Python overhead",
 }
 ALL_FLAGS = tuple(FLAG_DOCS)
+
+# Caveats: facts about the problem or the measurement that a reader should see beside the number.
+# They never void a win: nothing the solution did raised them.
+LAUNCH_BOUND = "launch_bound"
+SPEEDUP_UNCERTAIN = "speedup_uncertain"
+NOT_CONVERGED = "not_converged"
+
+CAVEAT_DOCS = {
+    LAUNCH_BOUND: "the reference runs within a few times the cost of an empty forward: the "
+                  "speedup mostly measures launch and Python overhead",
+    SPEEDUP_UNCERTAIN: "the speedup's 95% confidence interval contains 1: neither side is "
+                       "shown faster",
+    NOT_CONVERGED: "timing stopped on its budget before both medians were tight: the interval "
+                   "is wider than the target",
+}
+ALL_CAVEATS = tuple(CAVEAT_DOCS)
 
 
 @dataclass
@@ -94,13 +108,14 @@ class Verdict:
     solution: str
     outcome: Outcome
     flags: list[str] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
     message: str = ""                # compiler / runtime / comparison message, first lines
     problem_hash: str = ""
     solution_hash: str = ""
     code_block: Optional[int] = None  # which fenced block of a raw reply was used
     errors: Optional[Errors] = None
     timing: Optional[Timing] = None
-    details: dict[str, Any] = field(default_factory=dict)   # why each flag was raised
+    details: dict[str, Any] = field(default_factory=dict)   # why each flag and caveat was raised
     seeds: dict[str, Any] = field(default_factory=dict)
     device: str = ""
     hardware: str = ""
@@ -115,7 +130,7 @@ class Verdict:
 
     @property
     def win(self) -> bool:
-        """A result a table may count: correct and unflagged."""
+        """A result a table may count: correct and unflagged (caveats do not count against it)."""
         return self.outcome is Outcome.OK and not self.flags
 
     def flag(self, name: str, why: str) -> None:
@@ -123,6 +138,13 @@ class Verdict:
             raise ValueError(f"unknown flag {name!r}")
         if name not in self.flags:
             self.flags.append(name)
+        self.details.setdefault(name, why)
+
+    def caveat(self, name: str, why: str) -> None:
+        if name not in CAVEAT_DOCS:
+            raise ValueError(f"unknown caveat {name!r}")
+        if name not in self.caveats:
+            self.caveats.append(name)
         self.details.setdefault(name, why)
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,6 +161,11 @@ class Verdict:
     def from_dict(cls, d: dict[str, Any]) -> "Verdict":
         d = {k: v for k, v in d.items() if k in {f.name for f in dataclasses.fields(cls)}}
         d["outcome"] = Outcome(d["outcome"])
+        # Stores written before caveats existed kept launch_bound among the flags.
+        old = [f for f in d.get("flags", []) if f in CAVEAT_DOCS]
+        if old:
+            d["flags"] = [f for f in d["flags"] if f not in CAVEAT_DOCS]
+            d["caveats"] = list(d.get("caveats", [])) + [c for c in old if c not in d.get("caveats", [])]
         if d.get("errors"):
             d["errors"] = Errors(**d["errors"])
         if d.get("timing"):
