@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 
 from omegaconf import OmegaConf
 
-from . import __version__, roofline
+from . import __version__, judge, roofline
 from .build import Build, build, ext_dir_for
 from .compare import compare, weak_problem
 from .config import EvalCfg, config_hash
@@ -28,9 +28,7 @@ from .problem import ProblemError, file_hash
 from .proc import Worker, WorkerFailed, device_env
 from .store import Store
 from .timing import Schedule, Side, interleave, iqr, median, median_ci, ratio_ci, seed_source
-from .verdict import (BEYOND_ROOFLINE, INPUT_MUTATED, LAUNCH_BOUND, NO_CUSTOM_KERNEL, NOT_A_TENSOR,
-                      SANDBOX_VIOLATION, TAMPERING, UNSYNCED_WORK, WEAK_PROBLEM, Errors, Outcome,
-                      Timing, Verdict)
+from .verdict import UNSYNCED_WORK, WEAK_PROBLEM, Errors, Outcome, Timing, Verdict
 
 MAX_SOLUTION_BYTES = 4 << 20
 PEAKS_FILE = "peaks-v2.json"   # bump when roofline.measure_peaks changes what it measures
@@ -313,8 +311,7 @@ class Case:
         worst = Errors()
         failure = None
         for i, (r, c) in enumerate(zip(ref_trials, cand_trials)):
-            obs, robs = c["obs"], r["obs"]
-            self._observe(obs, robs, i)
+            v.note(judge.trial(i, c["obs"], r["obs"]))
             m = compare(r["output"], c["output"], cfg.check.tolerances)
             if m.errors.rel_norm >= worst.rel_norm:
                 worst = Errors(m.errors.max_abs, m.errors.max_rel, m.errors.rel_norm, i)
@@ -322,56 +319,20 @@ class Case:
                 label = "reused-storage trial" if i == cfg.check.trials else f"trial {i + 1}"
                 failure = f"{label}: {m.message}"
         v.errors = worst
-        calls = sum(c["obs"].get("ext_calls", 0) for c in cand_trials)
-        ran = [k for k, _ in cand_trials[0]["obs"].get("kernels", [])]
-        own = kernel_names(code)
-        v.details["kernels"] = {"defined": sorted(own), "ran": ran[:20], "extension_calls": calls}
-        if self.dev.device != "cpu" and own:
-            matched = [k for k in ran if any(re.search(rf"\b{re.escape(n)}\b", k) for n in own)]
-            if not matched:
-                v.flag(NO_CUSTOM_KERNEL, f"none of the solution's kernels ({', '.join(sorted(own))}) "
-                                         f"ran during forward; ran: {', '.join(ran[:5]) or 'nothing'}")
-            else:
-                total = sum(t for _, t in cand_trials[0]["obs"]["kernels"]) or 1.0
-                mine = sum(t for k, t in cand_trials[0]["obs"]["kernels"] if k in matched)
-                v.details["kernels"]["own_share"] = round(mine / total, 4)
-        elif calls == 0:
-            exts = info.get("extensions") or []
-            v.flag(NO_CUSTOM_KERNEL, "forward made no call into the solution's own extension"
-                   + (f" ({', '.join(exts)})" if exts else " (none was loaded)"))
+        findings, v.details["kernels"] = judge.custom_kernel(
+            kernel_names(code), cand_trials[0]["obs"].get("kernels", []),
+            sum(c["obs"].get("ext_calls", 0) for c in cand_trials), info.get("extensions") or [],
+            on_gpu=self.dev.device != "cpu")
+        v.note(findings)
         if failure:
             raise CaseEnd(Outcome.INCORRECT, failure)
 
-    def _observe(self, obs: dict, robs: dict, i: int) -> None:
-        v = self.verdict
-        if obs["checksum"] != robs["checksum"]:
-            v.flag(TAMPERING, f"trial {i + 1}: the inputs the candidate saw differ from the "
-                              "reference's for the same seed (input generation was patched)")
-        if obs["changed_after_return"]:
-            v.flag(UNSYNCED_WORK, f"trial {i + 1}: the output changed after forward returned")
-        if obs["threads_after"] > robs["threads_after"]:
-            v.flag(UNSYNCED_WORK, f"trial {i + 1}: forward left {obs['threads_after']} new thread(s) "
-                                  "running")
-        if obs["children_after"] > robs["children_after"]:
-            v.flag(UNSYNCED_WORK, f"trial {i + 1}: {obs['children_after']} child process(es) still "
-                                  "running after forward returned")
-        if obs["input_mutated"] and not robs["input_mutated"]:
-            v.flag(INPUT_MUTATED, f"trial {i + 1}: forward changed its inputs in place")
-        if obs["aliases_input"] and not robs["aliases_input"]:
-            v.flag(INPUT_MUTATED, f"trial {i + 1}: the output shares storage with an input")
-        if obs["not_plain"]:
-            v.flag(NOT_A_TENSOR, f"trial {i + 1}: output of type {', '.join(obs['not_plain'])}")
-
     def _finish(self, cand: Worker) -> None:
-        v = self.verdict
         try:
             report = cand.request({"op": "finish"}, 30)
         except WorkerFailed:
             return
-        if report.get("tampered"):
-            v.flag(TAMPERING, "replaced: " + ", ".join(report["tampered"][:10]))
-        if report.get("violations"):
-            v.flag(SANDBOX_VIOLATION, "; ".join(report["violations"][:5]))
+        self.verdict.note(judge.finish(report))
 
     # -- timing ----------------------------------------------------------------------------------------
     def _time(self, ref: Worker, cand: Worker, seeds: dict) -> None:
@@ -380,7 +341,8 @@ class Case:
         hw = self.dev.hardware
         peaks = _peaks(self.cache_dir, hw)
         probe = self._ask(ref, {"op": "probe", "seed": seeds["sets"][0], "cache": t.cache,
-                           "flush_bytes": t.flush_bytes, "peaks": peaks is None},
+                           "flush_bytes": t.flush_bytes, "peaks": peaks is None,
+                           "probes": cfg.check.roofline_probes},
                      max(self.cfg.limits.step_s, 300), "reference probe")
         if peaks is None:
             peaks = probe["peaks"]
@@ -436,7 +398,7 @@ class Case:
                 raise CaseEnd(Outcome.INCORRECT, f"timed call with fresh inputs: {m.message}")
 
         rm, cm = median(rs.device_ms), median(cs.device_ms)
-        floor = roofline.floor_ms(probe, peaks)
+        floor, work = roofline.floor_ms(probe, peaks), roofline.reference_work_ms(probe, peaks)
         timing = Timing(
             ref_median_ms=rm, cand_median_ms=cm, ref_iqr_ms=iqr(rs.device_ms),
             cand_iqr_ms=iqr(cs.device_ms), ref_ci_ms=median_ci(rs.device_ms),
@@ -446,12 +408,13 @@ class Case:
             cache=t.cache, clock="host" if self.dev.device == "cpu" else
             ("cuda_graph" if graph else "cuda_events"),
             rounds=rounds, converged=converged, overhead_ms=probe["overhead_ms"], floor_ms=floor,
-            speed_of_light=floor / cm if cm > 0 else None, seconds=round(time.monotonic() - start, 3))
+            reference_work_ms=work, speed_of_light=work / cm if cm > 0 else None, seconds=round(time.monotonic() - start, 3))
         if "compiled" in got:
             timing.compile_median_ms = median(got["compiled"].device_ms)
             timing.speedup_vs_compile = timing.compile_median_ms / cm if cm > 0 else None
         v.timing = timing
-        v.details["work"] = {"flops": probe["flops"], "bytes": probe["bytes"], "peaks": peaks}
+        v.details["work"] = {k: probe[k] for k in ("flops", "bytes", "needed_bytes", "inputs_needed")}
+        v.details["work"]["peaks"] = peaks
         self._judge_timing(rs, cs, timing)
         self._stage("timing")
 
@@ -478,37 +441,18 @@ class Case:
                     "device_ms": side.device_ms, "wall_ms": side.wall_ms,
                     "round_wall_ms": side.round_wall_ms, "round_calls": side.round_calls})
 
-    def _judge_timing(self, rs: Any, cs: Any, timing: Timing) -> None:
-        v, t = self.verdict, self.cfg.timing
-        if rs.threads_grew is False and cs.threads_grew:
-            v.flag(UNSYNCED_WORK, "threads were left running after timed calls")
-        # Work on a side stream escapes the events but not the device-wide sync: the candidate's
-        # synced wall time, less the sync overhead the reference shows, is what it really took.
-        rgap = median(rs.wall_ms) - median(rs.device_ms)
-        cdev, cwall = median(cs.device_ms), median(cs.wall_ms)
-        real = cwall - max(rgap, 0.0)
-        if real - cdev > t.unsynced_gap_ms and cdev < t.unsynced_ratio * real:
-            v.flag(UNSYNCED_WORK, f"timed calls took {real:.4g} ms of synchronized wall time (after "
-                                  f"sync overhead) but {cdev:.4g} ms on the timer: work ran outside "
-                                  "the timed stream")
-        # The runner's own clock: time a worker does not report is IPC and checks, about the same
-        # for both sides per round; far more on the candidate's side means it under-reports.
-        r_run, r_rep, k = rs.steady()
-        c_run, c_rep, _ = cs.steady()
-        if k > 0:
-            unexplained = (c_run - c_rep) - (r_run - r_rep)
-            if unexplained > t.tamper_slack * c_run + t.tamper_jitter_ms * k:
-                v.flag(TAMPERING, f"the runner's clock saw {unexplained:.4g} ms more than the "
-                                  f"candidate reported over {k} rounds")
-        slack = self.cfg.check.roofline_slack_cpu if self.dev.device == "cpu" else \
-            self.cfg.check.roofline_slack
-        if timing.floor_ms and t.cache != "warm" and timing.cand_median_ms < slack * timing.floor_ms:
-            v.flag(BEYOND_ROOFLINE, f"{timing.cand_median_ms:.4g} ms is under the floor of "
-                                    f"{timing.floor_ms:.4g} ms set by bytes and FLOPs")
-        if timing.overhead_ms and timing.ref_median_ms < t.launch_bound_factor * timing.overhead_ms:
-            v.caveat(LAUNCH_BOUND, f"reference {timing.ref_median_ms:.4g} ms is within "
-                                 f"{t.launch_bound_factor:g}x of an empty forward "
-                                 f"({timing.overhead_ms:.4g} ms)")
+    def _judge_timing(self, rs: Side, cs: Side, timing: Timing) -> None:
+        t, check = self.cfg.timing, self.cfg.check
+        rules = judge.TimingRules(
+            t.unsynced_gap_ms, t.unsynced_ratio, t.tamper_slack, t.tamper_jitter_ms,
+            check.roofline_slack_cpu if self.dev.device == "cpu" else check.roofline_slack,
+            t.launch_bound_factor, warm_cache=t.cache == "warm")
+        self.verdict.note(judge.timing(_side_times(rs), _side_times(cs), timing, rules))
+
+
+def _side_times(s: Side) -> judge.SideTimes:
+    runner_ms, reported_ms, rounds = s.steady()
+    return judge.SideTimes(s.device_ms, s.wall_ms, runner_ms, reported_ms, rounds, s.threads_grew)
 
 
 def evaluate(problem: str | Path, solution: str | Path, cfg: EvalCfg, dev: DeviceInfo,

@@ -45,6 +45,8 @@ class CheckCfg:
     unsynced_delay_s: float = 0.05   # look at the output again this long after forward returned
     roofline_slack: float = 0.8      # flag beyond_roofline below slack x floor (GPU)...
     roofline_slack_cpu: float = 0.4  # ...and on CPU, whose bandwidth reads low on a busy machine
+    roofline_probes: int = 8         # elements perturbed per input to tell whether the output
+                                     # depends on all of it (then reading it counts in the floor)
 
 
 @dataclass

@@ -1,10 +1,18 @@
-"""The physical floor of a problem on a device: no correct kernel runs faster.
+"""The physical floor of a problem on a device: no correct kernel, whatever its algorithm, runs
+faster.
 
-floor = max(FLOPs / peak FLOP rate, bytes that must move / memory bandwidth), with FLOPs counted
-by torch's FlopCounterMode on the reference and bytes = inputs + outputs + parameters, each
-touched once. Peaks are measured once per device (not taken from datasheets) and cached by the
-runner; the FLOP peak is the fastest dense matmul rate measured (bf16 on GPUs), so the floor errs
-low and only the truly impossible is flagged.
+floor = bytes that must move / memory bandwidth. Two kinds of bytes must move whatever the
+algorithm: every output element must be stored, and an input the output depends on everywhere
+must be read. Which inputs those are is found by perturbing the reference: an input counts when
+changing any one of several sampled elements (up or down by far more than its spread) changes
+the reference's output. An input the output ignores in part (a mask, a diagonal, a slice) is not
+counted, nor are parameters (the floor must err low: only the truly impossible is flagged).
+
+FLOPs (torch's FlopCounterMode on the reference) are the reference's algorithm, not a floor: a
+solution may find a cheaper one (diag(a) @ B is a row scale, not an N^3 product). They feed the
+speed-of-light figure (the reference's work at the device's peaks, over the candidate's time),
+never the flag. Peaks are measured once per device (not taken from datasheets) and cached by the
+runner: copy bandwidth and the fastest dense matmul rate (bf16 on GPUs).
 """
 from __future__ import annotations
 
@@ -23,14 +31,93 @@ def _nbytes(x: Any) -> int:
     return 0
 
 
-def count_work(model: torch.nn.Module, inputs: list[Any]) -> dict[str, Any]:
+def count_work(model: torch.nn.Module, inputs: list[Any], probes: int = 8,
+               seed: int = 0) -> dict[str, Any]:
+    """FLOPs and bytes of the reference's own run, and the bytes any algorithm must move."""
     with torch.no_grad():
         counter = FlopCounterMode(display=False)
         with counter:
             out = model(*inputs)
+        read = needed_reads(model, inputs, out, probes, seed)
     params = sum(_nbytes(p) for p in model.parameters()) + sum(_nbytes(b) for b in model.buffers())
-    return {"flops": int(counter.get_total_flops()), "bytes": _nbytes(inputs) + _nbytes(out) + params,
-            "out_bytes": _nbytes(out)}
+    out_bytes = _nbytes(out)
+    return {"flops": int(counter.get_total_flops()), "bytes": _nbytes(inputs) + out_bytes + params,
+            "out_bytes": out_bytes, "read_bytes": sum(read), "needed_bytes": out_bytes + sum(read),
+            "inputs_needed": [r > 0 for r in read]}
+
+
+def _tensor_inputs(inputs: list[Any]) -> list[tuple[int, torch.Tensor]]:
+    return [(i, x) for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.numel()]
+
+
+def _outputs_equal(a: Any, b: Any, exact: bool) -> bool:
+    ta = [t for t in (a if isinstance(a, (list, tuple)) else [a]) if isinstance(t, torch.Tensor)]
+    tb = [t for t in (b if isinstance(b, (list, tuple)) else [b]) if isinstance(t, torch.Tensor)]
+    if len(ta) != len(tb):
+        return False
+    for x, y in zip(ta, tb):
+        if x.shape != y.shape:
+            return False
+        if exact:
+            if not torch.equal(x.nan_to_num(), y.nan_to_num()):
+                return False
+        elif not torch.allclose(x.double(), y.double(), rtol=1e-6, atol=1e-9, equal_nan=True):
+            return False
+    return True
+
+
+def _copy(out: Any) -> Any:
+    if isinstance(out, torch.Tensor):
+        return out.clone()
+    if isinstance(out, (list, tuple)):
+        return [_copy(o) for o in out]
+    return out
+
+
+def needed_reads(model: torch.nn.Module, inputs: list[Any], out: Any, probes: int,
+                 seed: int) -> list[int]:
+    """Per input, its bytes if the output depends on every sampled element of it, else 0.
+
+    Each probe changes one element in place (floats by +-1000 x (|x|+1), integers to another
+    element's value so that indices stay valid, booleans flipped), runs the reference and puts
+    the element back. A reference whose output is not bitwise repeatable (atomics) is compared
+    with a tight tolerance instead, so its noise never counts as dependence."""
+    base = _copy(out)
+    exact = _outputs_equal(base, model(*inputs), exact=True)
+    gen = torch.Generator().manual_seed(seed)
+    sizes = [0] * len(inputs)
+    for i, x in _tensor_inputs(inputs):
+        n = x.numel()
+        picks = range(n) if n <= probes else torch.randint(0, n, (probes,), generator=gen).tolist()
+        if all(_depends(model, inputs, x, int(p), base, exact, gen) for p in picks):
+            sizes[i] = _nbytes(x)
+    return sizes
+
+
+def _depends(model: torch.nn.Module, inputs: list[Any], x: torch.Tensor, flat: int, base: Any,
+             exact: bool, gen: torch.Generator) -> bool:
+    idx = tuple(int(k) for k in torch.unravel_index(torch.tensor(flat), x.shape))
+    old = x[idx].clone()
+    if x.dtype == torch.bool:
+        trials = [~old]
+    elif x.is_floating_point() or x.is_complex():
+        step = 1000.0 * (float(old.abs()) + 1.0)
+        trials = [old + step, old - step]
+    else:
+        other = x.flatten()[torch.randint(0, x.numel(), (8,), generator=gen)]
+        trials = [v for v in other.unique() if v != old][:1]
+    try:
+        for new in trials:
+            x[idx] = new
+            try:
+                changed = not _outputs_equal(base, model(*inputs), exact)
+            except Exception:    # e.g. a value out of a valid range: no evidence either way
+                changed = False
+            if changed:
+                return True
+        return False
+    finally:
+        x[idx] = old
 
 
 def _best_ms(fn, device: torch.device, reps: int) -> float:
@@ -69,5 +156,12 @@ def measure_peaks(device: torch.device) -> dict[str, float]:
 
 
 def floor_ms(work: dict[str, Any], peaks: dict[str, float]) -> float:
+    """What no algorithm beats: the needed bytes at the measured bandwidth."""
+    return 1e3 * work["needed_bytes"] / peaks["bandwidth"] if peaks.get("bandwidth") else 0.0
+
+
+def reference_work_ms(work: dict[str, Any], peaks: dict[str, float]) -> float:
+    """The reference's own work (its FLOPs and every byte it touches) at the device's peaks:
+    the speed-of-light figure's numerator, never a floor."""
     return 1e3 * max(work["flops"] / peaks["flops"] if peaks.get("flops") else 0.0,
                      work["bytes"] / peaks["bandwidth"] if peaks.get("bandwidth") else 0.0)

@@ -95,8 +95,9 @@ class Timing:
     rounds: int = 0
     converged: bool = False          # every median's CI reached the target before the budget
     overhead_ms: Optional[float] = None       # empty-forward floor
-    floor_ms: Optional[float] = None          # roofline floor of the work itself
-    speed_of_light: Optional[float] = None    # floor / candidate median
+    floor_ms: Optional[float] = None          # what no algorithm beats: needed bytes / bandwidth
+    reference_work_ms: Optional[float] = None  # the reference's FLOPs and bytes at the peaks
+    speed_of_light: Optional[float] = None    # reference_work_ms / candidate median
     compile_median_ms: Optional[float] = None
     speedup_vs_compile: Optional[float] = None
     seconds: float = 0.0
@@ -139,6 +140,11 @@ class Verdict:
         if name not in self.flags:
             self.flags.append(name)
         self.details.setdefault(name, why)
+
+    def note(self, findings: Any) -> None:
+        """Apply the judge's findings (judge.Finding: a name and why), each as flag or caveat."""
+        for f in findings:
+            (self.flag if f.name in FLAG_DOCS else self.caveat)(f.name, f.why)
 
     def caveat(self, name: str, why: str) -> None:
         if name not in CAVEAT_DOCS:

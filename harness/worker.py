@@ -263,7 +263,7 @@ class Runner:
         from . import roofline
         assert self.model is not None
         inputs = self._inputs(msg["seed"])
-        result = roofline.count_work(self.model, inputs)
+        result = roofline.count_work(self.model, inputs, msg.get("probes", 8), msg["seed"])
         clock = timing.Clock(self.device, msg["cache"], msg["flush_bytes"])
         one = torch.zeros(1, device=self.device)
         empty = _Empty()
