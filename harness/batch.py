@@ -156,7 +156,7 @@ def _dedupe(todo: list[Job], store: Store, hw: str, chash: str, force: bool,
         key = (file_hash(job.problem), read_solution(job.solution).hash)
         known = None if force else store.lookup(key[0], key[1], hw, chash)
         if known is not None:
-            store.record_case(job.case, known, run_id)
+            store.record_case(job.case, known, run_id, str(job.solution))
             reused += 1
         elif key in first:
             twins[first[key]].append(job)
@@ -247,7 +247,7 @@ def _score(todo: list[Job], twins: dict[Job, list[Job]], cfg: BatchCfg, devices:
                 continue
             store.record(v, job.case, run_id)
             for twin in twins.get(job, []):
-                store.record_case(twin.case, v, run_id)
+                store.record_case(twin.case, v, run_id, str(twin.solution))
             stats.done += 1
             stats.outcomes[v.outcome.value] += 1
             progress.update(job, v)

@@ -11,7 +11,8 @@ from pathlib import Path
 from .report import fail
 from .store import Store, StoreError
 
-CSV_FIELDS = ("label", "problem_id", "sample", "level", "problem", "solution", "outcome", "flags",
+CSV_FIELDS = ("label", "problem_id", "sample", "level", "problem", "solution", "scored_as",
+              "outcome", "flags", "caveats",
               "speedup", "speedup_ci_low", "speedup_ci_high", "ref_ms", "cand_ms", "hardware",
               "config_hash", "message")
 
@@ -20,7 +21,8 @@ def rows(store: Store) -> list[dict]:
     out = []
     for case, v in store.case_rows():
         d = v.to_dict()
-        d.update(label=case.label, problem_id=case.problem_id, sample=case.sample, level=case.level)
+        d.update(label=case.label, problem_id=case.problem_id, sample=case.sample, level=case.level,
+                 scored_as=v.details.get("scored_as"))
         out.append(d)
     return out
 
@@ -33,6 +35,7 @@ def to_csv(records: list[dict]) -> str:
         t = d.get("timing") or {}
         ci = t.get("speedup_ci") or (None, None)
         w.writerow({**{k: d.get(k) for k in CSV_FIELDS}, "flags": ";".join(d["flags"]),
+                    "caveats": ";".join(d.get("caveats", [])),
                     "speedup_ci_low": ci[0], "speedup_ci_high": ci[1],
                     "ref_ms": t.get("ref_median_ms"), "cand_ms": t.get("cand_median_ms"),
                     "message": (d.get("message") or "").splitlines()[0] if d.get("message") else ""})

@@ -155,29 +155,37 @@ class Store:
             if case is not None:
                 self._record_case(case, v, run_id)
 
-    def record_case(self, case: Case, v: Verdict, run_id: Optional[str] = None) -> None:
-        """Point a case at an existing verdict (identical code met again)."""
+    def record_case(self, case: Case, v: Verdict, run_id: Optional[str] = None,
+                    solution: Optional[str] = None) -> None:
+        """Point a case at an existing verdict (identical code met again); `solution` is this
+        case's own file, which the shared verdict does not name."""
         with self._tx():
-            self._record_case(case, v, run_id)
+            self._record_case(case, v, run_id, solution)
 
-    def _record_case(self, case: Case, v: Verdict, run_id: Optional[str]) -> None:
+    def _record_case(self, case: Case, v: Verdict, run_id: Optional[str],
+                     solution: Optional[str] = None) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO cases VALUES (?,?,?,?,?,?,?,?,?,?)",
             (case.label, case.problem_id, case.sample, case.level, v.hardware, v.config_hash,
-             v.problem_hash, v.solution_hash, v.solution, run_id))
+             v.problem_hash, v.solution_hash, solution or v.solution, run_id))
 
     def verdicts(self) -> Iterator[Verdict]:
         for (s,) in self.db.execute("SELECT verdict FROM verdicts ORDER BY created"):
             yield Verdict.from_json(s)
 
     def case_rows(self) -> Iterator[tuple[Case, Verdict]]:
-        """Every case with its verdict: what the board tabulates."""
+        """Every case with its verdict: what the board tabulates. Each verdict names the case's
+        own solution file; one shared with identical code scored under another file says which
+        in details["scored_as"]."""
         cur = self.db.execute(
-            "SELECT c.label, c.problem_id, c.sample, c.level, v.verdict FROM cases c JOIN verdicts "
-            "v USING (problem_hash, solution_hash, hardware, config_hash) "
+            "SELECT c.label, c.problem_id, c.sample, c.level, c.solution_path, v.verdict FROM cases "
+            "c JOIN verdicts v USING (problem_hash, solution_hash, hardware, config_hash) "
             "ORDER BY c.label, c.problem_id, c.sample")
-        for label, pid, sample, level, s in cur:
-            yield Case(label, pid, sample, level), Verdict.from_json(s)
+        for label, pid, sample, level, path, s in cur:
+            v = Verdict.from_json(s)
+            if path != v.solution:
+                v.details["scored_as"], v.solution = v.solution, path
+            yield Case(label, pid, sample, level), v
 
     # -- reference timing cache ---------------------------------------------------------------
     def ref_timing(self, problem_hash: str, hardware: str, torch_version: str,
