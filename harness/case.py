@@ -182,6 +182,12 @@ class Case:
         self.workers: list[Worker] = []
         self.scratch = self.cache_dir / "scratch" / f"case-{uuid.uuid4().hex[:12]}"
         self._stage_t = time.monotonic()
+        self.last_s = 0.0   # wall time of the last request
+
+    def _limit(self, ref_s: Optional[float]) -> float:
+        """A candidate request's limit, from the reference's time for the same request."""
+        lim = self.cfg.limits
+        return lim.step_s if ref_s is None else max(lim.cand_floor_s, lim.cand_factor * ref_s)
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def _stage(self, name: str) -> None:
@@ -201,9 +207,10 @@ class Case:
                 raise CaseEnd(Outcome.TIMEOUT, f"{stage}: no answer within {timeout:g} s (killed)")
             raise CaseEnd(Outcome.CRASHED, f"{stage}: worker {f.message}")
         finally:
+            self.last_s = time.monotonic() - t0
             spent = self.verdict.details.setdefault("requests", {})
             key = f"{worker.role}.{msg.get('op')}"
-            spent[key] = round(spent.get(key, 0.0) + time.monotonic() - t0, 3)
+            spent[key] = round(spent.get(key, 0.0) + self.last_s, 3)
         if "error" in reply:
             kind = reply.get("kind")
             outcome = {"load": Outcome.LOAD_ERROR, "compile": Outcome.COMPILE_ERROR}.get(kind, Outcome.RUNTIME_ERROR)
@@ -266,12 +273,17 @@ class Case:
             self.workers += [ref, cand]
         else:
             ref, cand = (self._worker(role, env) for role in ("reference", "candidate"))
+        ref_s: dict[str, float] = {}
         try:
             self._ask(ref, load, cfg.limits.load_s, "reference load")
+            ref_s["load"] = self.last_s
             ref_trials = self._ask(ref, {**run, "profile": False}, cfg.limits.step_s, "reference run")["trials"]
-            ordered_ref = self._ask(ref, {**run, "seeds": [seeds["ordered"]], "reuse": False, "profile": False},
-                               cfg.limits.step_s, "reference run")["trials"][0]["output"] \
-                if seeds["ordered"] else None
+            ref_s["run"] = self.last_s
+            if seeds["ordered"]:
+                ordered_ref = self._ask(ref, {**run, "seeds": [seeds["ordered"]], "reuse": False,
+                                              "profile": False}, cfg.limits.step_s,
+                                        "reference run")["trials"][0]["output"]
+                ref_s["ordered"] = self.last_s
         except CaseEnd as e:
             raise ProblemError(f"{self.problem}: the reference failed: {e.message}") from None
         ref_outputs = [t["output"] for t in ref_trials]
@@ -284,15 +296,19 @@ class Case:
         info = self._ask(cand, {**load, "solution": str(code_file), "ext_dir": str(ext_dir),
                            "write_roots": [str(cand.scratch), str(ext_dir)],
                            "forbidden": [str(self.cache_dir)] + [str(Path(s).resolve()) for s in store],
-                           "allowed_reads": [str(ext_dir), str(cand.scratch)]},
+                           "allowed_reads": [str(ext_dir), str(cand.scratch)], "warm": False},
                     cfg.limits.load_s, "load")
+        # The first call may compile kernels (a JIT's first launch): allowed more, and never timed.
+        jit = cfg.limits.jit_s if _TRITON_DEF.search(src.code) else 0.0
+        self._ask(cand, {"op": "warm", "warm_seed": seeds["warm"]}, self._limit(ref_s["run"]) + jit,
+                  "first forward")
         try:
             cand_trials = self._ask(cand, {**run, "profile": self.dev.device != "cpu"},
-                               cfg.limits.step_s, "forward")["trials"]
+                                    self._limit(ref_s["run"]), "forward")["trials"]
             self._judge_trials(ref_trials, cand_trials, src.code, info)
             if seeds["ordered"]:
-                out = self._ask(cand, {"op": "ordered", "seed": seeds["ordered"]}, cfg.limits.step_s,
-                           "forward")["output"]
+                out = self._ask(cand, {"op": "ordered", "seed": seeds["ordered"]},
+                                self._limit(ref_s["ordered"]), "forward")["output"]
                 m = compare(ordered_ref, out, cfg.check.tolerances)
                 if not m.ok:
                     v.flag(UNSYNCED_WORK, "forward did not wait for the caller's stream: with its "
@@ -329,7 +345,7 @@ class Case:
 
     def _finish(self, cand: Worker) -> None:
         try:
-            report = cand.request({"op": "finish"}, 30)
+            report = cand.request({"op": "finish"}, self.cfg.limits.finish_s)
         except WorkerFailed:
             return
         self.verdict.note(judge.finish(report))
@@ -343,7 +359,7 @@ class Case:
         probe = self._ask(ref, {"op": "probe", "seed": seeds["sets"][0], "cache": t.cache,
                            "flush_bytes": t.flush_bytes, "peaks": peaks is None,
                            "probes": cfg.check.roofline_probes},
-                     max(self.cfg.limits.step_s, 300), "reference probe")
+                     max(self.cfg.limits.step_s, self.cfg.limits.probe_s), "reference probe")
         if peaks is None:
             peaks = probe["peaks"]
             _save_peaks(self.cache_dir, hw, peaks)
@@ -356,15 +372,24 @@ class Case:
         sides = ("cand",) if baseline else ("ref", "cand")
         sides += ("compiled",) if t.compile_baseline else ()
 
+        ref_round_s: Optional[float] = None   # the slowest reference round so far
+
         def time_round(who: str, n: int, checks: list[int], warmup: bool) -> tuple[dict, float]:
+            nonlocal ref_round_s
             t0 = time.monotonic()
             stage = "timed forward" if who == "cand" else "reference timing"
             variant = "compiled" if who == "compiled" else "eager"
-            # torch.compile's first call compiles: give that round the probe's allowance
-            limit = max(self.cfg.limits.step_s, 600) if warmup and variant == "compiled" else \
-                self.cfg.limits.step_s
+            lim = self.cfg.limits
+            if who == "cand":
+                limit = self._limit(ref_round_s)
+            elif warmup and variant == "compiled":   # torch.compile's first call compiles
+                limit = max(lim.step_s, lim.compile_s)
+            else:
+                limit = lim.step_s
             reply = self._ask(workers[who], {**base, "n": n, "check_seeds": checks, "warmup": warmup,
                                         "variant": variant}, limit, stage)
+            if who == "ref":
+                ref_round_s = max(ref_round_s or 0.0, self.last_s)
             return reply, (time.monotonic() - t0) * 1e3
 
         def new_check_seed() -> int:

@@ -160,8 +160,15 @@ class Runner:
         info: dict[str, Any] = {"ok": True, "extensions": list(self.guard.extensions)}
         if self.device.type == "cuda":
             info["device_name"] = torch.cuda.get_device_name(self.device)
-        # One untracked call first: lazy thread pools, CUDA handles and (for the candidate on a
-        # GPU) the profiler's own threads start here, not inside a trial that counts threads.
+        if msg.get("warm", True):
+            info.update(self.warm(msg))
+        return info
+
+    def warm(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """One untracked call first: lazy thread pools, CUDA handles, a JIT's first-launch
+        compile and (for the candidate on a GPU) the profiler's own threads start here, not
+        inside a trial that counts threads or a request limited by the reference's time."""
+        assert self.model is not None
         with torch.no_grad():
             if self.role == "candidate" and self.device.type == "cuda":
                 with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]):
@@ -169,7 +176,7 @@ class Runner:
             else:
                 self.model(*self._inputs(msg["warm_seed"]))
         timing.Clock(self.device, "warm").sync()
-        return info
+        return {"ok": True}
 
     def run(self, msg: dict[str, Any]) -> dict[str, Any]:
         """Correctness trials: fresh inputs per seed; `reuse` refills the last inputs' storage."""
@@ -395,7 +402,7 @@ def main() -> None:
     role, rfd, wfd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel])
     runner = Runner(role, guard)
-    handlers = {"load": runner.load, "run": runner.run, "time": runner.time, "ordered": runner.ordered,
+    handlers = {"load": runner.load, "warm": runner.warm, "run": runner.run, "time": runner.time, "ordered": runner.ordered,
                 "probe": runner.probe, "finish": runner.finish,
                 "build": lambda m: build(m, guard)}
     while True:
