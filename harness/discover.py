@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .errors import UserError
 from .problem import problem_id, problem_level
 from .store import Case
 
@@ -25,7 +26,7 @@ SOLUTION_SUFFIXES = (".py", ".md", ".txt", ".markdown")
 _KB = re.compile(r"^level_?(\d+)_problem_?(\d+)_sample_?(\d+)(?:_kernel)?$", re.I)
 
 
-class DiscoveryError(Exception):
+class DiscoveryError(UserError):
     """A user mistake in what to discover (a path that is not there, a bad pairs file)."""
 
 
