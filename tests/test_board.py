@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.board import (
-    ALL, compute, fast_curve, fast_p, geomean_ci, render, render_page, _curve_at)
+from harness.board import ALL, compute, fast_curve, fast_p, geomean_ci, render, render_page
+from harness.board.svg import curve_at
 from harness.store import Case, Store
 from harness.verdict import BEYOND_ROOFLINE, UNSYNCED_WORK, Outcome, Timing, Verdict
 
@@ -171,7 +171,7 @@ def test_fast_curve_steps():
                    (4.0, 0.0)]
     best = {"a": 2.0, "b": 0.8, "c": None}
     for p in (0.0, 0.3, 0.8, 1.0, 2.0, 3.0):
-        assert _curve_at(pts, p) == approx(fast_p(best, 4, p))
+        assert curve_at(pts, p) == approx(fast_p(best, 4, p))
 
 
 def test_filters_and_hardware_split(tmp_path):
@@ -283,7 +283,8 @@ def test_cli_empty_store(tmp_path):
 
 def test_cli_bad_format(store):
     res = cli(f"store={store}", "format=pdf")
-    assert res.returncode == 2 and "unknown format" in res.stderr
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "format='pdf'" in res.stderr and "expected one of [terminal, github" in res.stderr
 
 
 @pytest.mark.slow
