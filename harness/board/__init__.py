@@ -31,10 +31,11 @@ and level, plus an ``all`` row per label:
 1 (lo <= 1 <= hi); it then counts as at most 1x: min(speedup, 1). So an uncertain 1.03x is a
 win for fast_0 and for fast_p with p < 1, never for fast_1 or above, and enters the geomean and
 the histogram as 1.0; an uncertain 0.9x stays 0.9 (capping only ever lowers a number, so noise
-never makes a kernel look faster). A printed speedup whose CI contains 1 (a geomean and its
-bootstrap CI, or ``report.render_text``'s case speedup) reads "~1x" instead of its digits; the
-CI column still shows the interval, and CSV keeps the raw numbers. A geomean is marked "*" when
-the best win of at least one of its problems carries a caveat.
+never makes a kernel look faster). The same rule prints: a geomean whose bootstrap CI contains
+1 (inclusive) reads "~1x" instead of its digits (the CI column still shows the interval; CSV
+keeps raw numbers), and ``report.render_text`` and the batch progress line print an uncertain
+case speedup as "~1x". A geomean is marked "*" when the best win of at least one of its
+problems carries a caveat.
 
 Shares are over samples for compiled/correct, over problems for fast_p. A speedup counts only if
 it is finite and > 0. When a store holds verdicts from more than one hardware, each (label,

@@ -103,8 +103,8 @@ NOTES = ("compiled, correct: share of samples. fast_p: share of problems with a 
          "unflagged sample more than p times faster than the reference (best of k; fast_0: any "
          "such sample). geomean: per-problem best speedup over problems with a timed win, 95% "
          "bootstrap CI; ~1x: the CI contains 1. A flagged case never counts as a win. A caveated "
-         f"win counts; {MARK} on a geomean: a best win behind it carries a caveat, and a speedup "
-         "whose own CI contains 1 counts as at most 1x.")
+         f"win counts; {MARK} on a geomean: a best win behind it carries a caveat. A case whose "
+         "speedup CI contains 1 counts as at most 1x.")
 
 TABULATE = {BoardFormat.terminal: "simple", BoardFormat.github: "github",
             BoardFormat.latex: "latex_booktabs", BoardFormat.html: "html"}
