@@ -26,7 +26,7 @@ CASES = [
     pytest.param(["harness.batch", "device=cpu", "store={bad}"], "not a results store", marks=SLOW),
     pytest.param(["harness.batch", "device=cpu", "solutions={missing}", "layout=stem",
                   "pairs=null"], "no such file or folder", marks=SLOW),
-    (["harness.batch", "layout=flat"], "layout='flat'"),
+    pytest.param(["harness.batch", "layout=flat"], "layout='flat'", marks=SLOW),
     (["harness.board", "store={bad}"], "not a results store"),
     (["harness.board", "store={missing}"], "no such results store"),
     pytest.param(["harness.lint", "problems={missing}"], "no such file or folder", marks=SLOW),
