@@ -117,7 +117,7 @@ def run(cfg: BatchCfg) -> int:
     store = Store(path)
     chash, hw = config_hash(cfg), devices[0].hardware
     run_id = store.start_run(cfg.label or Path(cfg.solutions).name,
-                             OmegaConf.to_container(cfg, resolve=True), sys.argv)  # type: ignore
+                             OmegaConf.to_container(cfg, resolve=True), sys.argv)
     todo = [j for j in jobs if cfg.force or not store.has_case(j.case, hw, chash)]
     todo, twins, reused = _dedupe(todo, store, hw, chash, cfg.force, run_id)
     stats = Stats(total=len(todo), skipped=len(jobs) - len(todo) - sum(map(len, twins.values())))
@@ -176,7 +176,7 @@ def _score(todo: list[Job], twins: dict[Job, list[Job]], cfg: BatchCfg, devices:
             return
         t = time.monotonic()
         try:
-            prepared = prepare(job.solution, cfg, kind)
+            prepared: Any = prepare(job.solution, cfg, kind)
         except Exception as e:   # a broken cache folder, a full disk: recorded, not fatal
             prepared = e
         stats.build_s += time.monotonic() - t

@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from omegaconf import OmegaConf
 
@@ -207,7 +207,7 @@ class Case:
             key = f"{worker.role}.{msg.get('op')}"
             spent[key] = round(spent.get(key, 0.0) + time.monotonic() - t0, 3)
         if "error" in reply:
-            kind = reply.get("kind")
+            kind = str(reply.get("kind"))
             outcome = {"load": Outcome.LOAD_ERROR, "compile": Outcome.COMPILE_ERROR}.get(kind, Outcome.RUNTIME_ERROR)
             raise CaseEnd(outcome, f"{stage}: {reply['error']}")
         return reply
@@ -247,7 +247,7 @@ class Case:
             raise CaseEnd(b.outcome or Outcome.COMPILE_ERROR, b.message)
 
         env, device = device_env(self.dev.device, cfg.timing.cpu_threads)
-        seeds = {"init": self.new_seed(), "warm": self.new_seed(),
+        seeds: dict[str, Any] = {"init": self.new_seed(), "warm": self.new_seed(),
                  "trials": [self.new_seed() for _ in range(cfg.check.trials)],
                  "reuse": self.new_seed() if cfg.check.reuse_check else None,
                  "sets": [self.new_seed() for _ in range(max(1, cfg.timing.rotate_sets))],
@@ -291,7 +291,7 @@ class Case:
         try:
             cand_trials = self._ask(cand, {**run, "profile": self.dev.device != "cpu"},
                                cfg.limits.step_s, "forward")["trials"]
-            self._judge_trials(ref_trials, cand_trials, src.code, info)
+            self._judge_trials(ref_trials, cand_trials, src.code, info)  # type: ignore[arg-type]
             if seeds["ordered"]:
                 out = self._ask(cand, {"op": "ordered", "seed": seeds["ordered"]}, cfg.limits.step_s,
                            "forward")["output"]
@@ -375,7 +375,7 @@ class Case:
 
     # -- timing ----------------------------------------------------------------------------------------
     def _time(self, ref: Worker, cand: Worker, seeds: dict) -> None:
-        v, cfg, t = self.verdict, self.cfg, self.cfg.timing
+        v, t = self.verdict, self.cfg.timing
         start = time.monotonic()
         hw = self.dev.hardware
         peaks = _peaks(self.cache_dir, hw)
@@ -391,7 +391,7 @@ class Case:
                 "warmup_calls": t.warmup_calls, "warmup_s": t.warmup_s, "compile_mode": t.compile_mode}
         workers = {"ref": ref, "cand": cand, "compiled": ref}
         baseline = self._cached_baseline() if t.cached_baseline else None
-        sides = ("cand",) if baseline else ("ref", "cand")
+        sides: tuple[str, ...] = ("cand",) if baseline else ("ref", "cand")
         sides += ("compiled",) if t.compile_baseline else ()
 
         def time_round(who: str, n: int, checks: list[int], warmup: bool) -> tuple[dict, float]:
@@ -430,7 +430,7 @@ class Case:
                 self._save_baseline(rs)
         cs = got["cand"]
         v.details["baseline"] = "cached" if baseline else "side by side"
-        for (seed, r_out), (_, c_out) in zip(rs.checks, cs.checks):
+        for (_, r_out), (_, c_out) in zip(rs.checks, cs.checks):
             m = compare(r_out, c_out, self.cfg.check.tolerances)
             if not m.ok:
                 raise CaseEnd(Outcome.INCORRECT, f"timed call with fresh inputs: {m.message}")

@@ -66,9 +66,13 @@ class Prestart(Choice):
     never = "never"
 
 
-# torch.compile's modes: names with dashes, so the functional form.
-CompileMode = Choice("CompileMode", {m: m for m in (
-    "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")})
+class CompileMode(Choice):
+    """torch.compile's modes; OmegaConf matches names, so on the command line they are spelled
+    with underscores (timing.compile_mode=reduce_overhead), the value is torch's own."""
+    default = "default"
+    reduce_overhead = "reduce-overhead"
+    max_autotune = "max-autotune"
+    max_autotune_no_cudagraphs = "max-autotune-no-cudagraphs"
 
 
 @dataclass
@@ -126,7 +130,7 @@ class TimingCfg:
     compile_baseline: bool = False   # also time torch.compile(reference)
     cached_baseline: bool = False    # reuse the store's reference timings for this problem,
                                      # hardware, torch and timing config (batch of many samples)
-    compile_mode: CompileMode = CompileMode["default"]   # for compile_baseline
+    compile_mode: CompileMode = CompileMode.default     # for compile_baseline
     cpu_threads: int = 1             # device=cpu: threads per worker (both sides alike; 1 is steadiest)
     unsynced_gap_ms: float = 0.005   # timer vs synced wall time (less sync overhead): absolute gap
     unsynced_ratio: float = 0.5      # ...and the timer must see at least this share of it
@@ -221,7 +225,7 @@ VERDICT_KEYS = ("device", "check", "timing", "limits")
 
 
 def config_hash(cfg: Any) -> str:
-    c = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
+    c: Any = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
     if not isinstance(c, dict):
         import dataclasses
         c = dataclasses.asdict(c)

@@ -116,8 +116,8 @@ def _from_pairs(path: Path, select: str, device_kind: Optional[str],
     try:
         entries = json.loads(path.read_text())
         assert isinstance(entries, list)
-    except (OSError, ValueError, AssertionError) as e:
-        raise DiscoveryError(f"pairs={path}: not a JSON list of pairs ({e})") from None
+    except (OSError, ValueError, AssertionError) as err:
+        raise DiscoveryError(f"pairs={path}: not a JSON list of pairs ({err})") from None
     base = path.parent
     jobs, unmatched, seen = [], [], set()
     for i, e in enumerate(entries):

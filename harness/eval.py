@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import hydra
-from omegaconf import OmegaConf
 
 from .config import EvalCfg, EvalFormat, register
 from .errors import UserError, entry

@@ -17,11 +17,10 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import hydra
 import torch
-from omegaconf import OmegaConf
 from tabulate import tabulate
 
 from .compare import compare, weak_problem
@@ -152,9 +151,10 @@ def run(cfg: LintCfg) -> int:
         raise UserError(f"problems={cfg.problems}: no problem files found")
     env, device = device_env(dev.device, 1)
     results = []
-    ahead = new_worker(cfg, env)
+    ahead: Optional[Worker] = new_worker(cfg, env)
     for i, f in enumerate(files):
-        w, ahead = ahead, (new_worker(cfg, env) if i + 1 < len(files) else None)
+        w = ahead or new_worker(cfg, env)
+        ahead = new_worker(cfg, env) if i + 1 < len(files) else None
         try:
             r = lint_one(f, cfg, device, w)
         finally:

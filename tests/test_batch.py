@@ -1,14 +1,12 @@
 """Batch scoring: discovery, resume after SIGKILL, sharding + merge, build faults."""
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -164,7 +162,6 @@ def test_same_extension_name_in_two_solutions_does_not_collide(cache_dir, tmp_pa
     a, b = tmp_path / "a.py", tmp_path / "b.py"
     a.write_text(re.sub(r'name="[^"]+"', f'name="{name}"', good))
     b.write_text(re.sub(r'name="[^"]+"', f'name="{name}"', wrong))
-    from omegaconf import OmegaConf
     from harness.case import evaluate
     from harness.device import resolve
     from conftest import SMALL, make_cfg

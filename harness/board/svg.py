@@ -134,10 +134,10 @@ def svg_fast_curves(series: Sequence[tuple[str, str, list[CurvePoint], float, st
         out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{Y(s):.1f}" y2="{Y(s):.1f}" class="grid"/>'
                    f'<text x="{ml - 6}" y="{Y(s) + 4:.1f}" class="tick" text-anchor="end">'
                    f'{int(s * 100)}%</text>')
-    for p in range(0, int(p_max) + 1):
-        out.append(f'<line x1="{X(p):.1f}" x2="{X(p):.1f}" y1="{mt + ph}" y2="{mt + ph + 4}" '
-                   f'class="axis"/><text x="{X(p):.1f}" y="{mt + ph + 17}" class="tick" '
-                   f'text-anchor="middle">{p}</text>')
+    for tick in range(0, int(p_max) + 1):
+        out.append(f'<line x1="{X(tick):.1f}" x2="{X(tick):.1f}" y1="{mt + ph}" y2="{mt + ph + 4}" '
+                   f'class="axis"/><text x="{X(tick):.1f}" y="{mt + ph + 17}" class="tick" '
+                   f'text-anchor="middle">{tick}</text>')
     if p_max >= 1:
         out.append(f'<line x1="{X(1):.1f}" x2="{X(1):.1f}" y1="{mt}" y2="{mt + ph}" '
                    f'class="parity"/>')
