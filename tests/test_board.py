@@ -150,13 +150,13 @@ def test_flagged_fast_case_never_counts(tmp_path):
     assert all(r.fast[p] == 0.0 for p in P)     # ...but never win
     assert r.geomean is None and r.ci is None and r.best == {}
     assert b.runs[0].speedups == []
-    assert {(f.flag, f.cases, f.passed) for f in b.flag_rows} == {
+    assert {(f.name, f.cases, f.passed) for f in b.flag_rows} == {
         (BEYOND_ROOFLINE, 2, 2), (UNSYNCED_WORK, 1, 1)}
 
 
 def test_flag_table_and_ranking(board):
     assert [r.label for r in board.runs] == ["A", "B"]      # fast_1: 2/5 > 1/3
-    assert [(f.label, f.flag, f.cases, f.passed) for f in board.flag_rows] == [
+    assert [(f.label, f.name, f.cases, f.passed) for f in board.flag_rows] == [
         ("A", BEYOND_ROOFLINE, 1, 1), ("A", UNSYNCED_WORK, 1, 1)]
     assert board.flag_rows[0].share == approx(1 / 10)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -158,10 +158,6 @@ class TagRow:
     passed: int                      # ... whose outcome was ok
     wins: int                        # ... that count as wins (0 for a flag: a flag voids a win)
 
-    @property
-    def flag(self) -> str:
-        return self.name
-
 
 @dataclass
 class Run:
@@ -268,7 +264,7 @@ def rank_p(p_values: Sequence[float]) -> float:
 
 
 def _tag_rows(label: str, hw: str, cases: list[Pair], counts: dict[str, int],
-              tags_of: Any) -> list[TagRow]:
+              tags_of: Callable[[Verdict], list[str]]) -> list[TagRow]:
     return [TagRow(label, hw, name, n, n / len(cases),
                    sum(1 for _, v in cases if name in tags_of(v) and v.outcome is Outcome.OK),
                    sum(1 for _, v in cases if name in tags_of(v) and v.win))
