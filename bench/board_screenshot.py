@@ -3,7 +3,7 @@
     python bench/board_screenshot.py [--store results.db] [--out-dir DIR] [--chromium PATH]
 
 Without --store it builds a demo store (three made-up runs, three levels, several samples per
-problem, a few flagged cases). It writes DIR/board.html through the real CLI
+problem, a few flagged and caveated cases). It writes DIR/board.html through the real CLI
 (``python -m harness.board ... html=...``), screenshots it to DIR/board.png (DIR: --out-dir,
 else a new temporary folder), checks the PNG is not trivial (size, dimensions, enough distinct
 colours, not mostly background) and prints its path.
@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from harness.store import Case, Store  # noqa: E402
 from harness.verdict import (  # noqa: E402
-    BEYOND_ROOFLINE, NO_CUSTOM_KERNEL, TAMPERING, UNSYNCED_WORK, Outcome, Timing, Verdict)
+    BEYOND_ROOFLINE, LAUNCH_BOUND, NO_CUSTOM_KERNEL, TAMPERING, UNSYNCED_WORK, Outcome, Timing,
+    Verdict)
 
 WIDTH, HEIGHT = 1400, 1800
 HARDWARE = "NVIDIA H200"
@@ -87,6 +88,8 @@ def build_demo_store(path: str | os.PathLike, seed: int = 7, problems_per_level:
                                 v.timing = _timing(60.0)
                             elif q < 0.075:
                                 v.flag(TAMPERING, "replaced torch.cuda.synchronize")
+                            elif q < 0.15:
+                                v.caveat(LAUNCH_BOUND, "reference within 3x of an empty forward")
                         st.record(v, Case(label, pid, str(s), level), run_id)
     return path
 

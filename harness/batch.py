@@ -25,11 +25,11 @@ from omegaconf import OmegaConf
 from . import proc
 from .case import Case as CaseRun, Spares
 from .case import prepare, read_solution
-from .config import BatchCfg, BoardCfg, config_hash, register
-from .device import DeviceError, DeviceInfo, resolve
-from .discover import DiscoveryError, Job, discover, shard_of
+from .config import BatchCfg, BoardCfg, Prestart, config_hash, register
+from .device import DeviceInfo, resolve
+from .discover import Job, discover, shard_of
+from .errors import UserError, entry
 from .problem import ProblemError, file_hash
-from .report import fail
 from .store import Store
 from .verdict import Outcome, Verdict
 
@@ -70,7 +70,7 @@ class Progress:
             sys.stderr.write("\r" + line.ljust(80))
             sys.stderr.flush()
         elif job is not None and v is not None:
-            sp = f" {v.speedup:.2f}x" if v.speedup else ""
+            sp = (" ~1x" if v.speedup_uncertain else f" {v.speedup:.2f}x") if v.speedup else ""
             flags = f" [{', '.join(v.flags)}]" if v.flags else ""
             print(f"{line} | {job.case.problem_id} {job.solution.name}: {v.outcome.value}{sp}{flags}",
                   file=sys.stderr)
@@ -103,18 +103,13 @@ def _problem_failure(job: Job, dev: DeviceInfo, cfg: BatchCfg, message: str) -> 
 
 
 def run(cfg: BatchCfg) -> int:
-    if cfg.prestart not in ("auto", "always", "never"):
-        return fail(f"prestart={cfg.prestart!r}: expected auto, always or never")
-    try:
-        base = resolve(cfg.device)
-        devices = eval_devices(cfg, base)
-        kind = "cpu" if base.device == "cpu" else "cuda"
-        jobs, unmatched = discover(Path(cfg.solutions), Path(cfg.problems), cfg.layout, cfg.label,
-                                   Path(cfg.pairs) if cfg.pairs else None, cfg.select, kind)
-    except (DeviceError, DiscoveryError) as e:
-        return fail(str(e))
+    base = resolve(cfg.device)
+    devices = eval_devices(cfg, base)
+    kind = "cpu" if base.device == "cpu" else "cuda"
+    jobs, unmatched = discover(Path(cfg.solutions), Path(cfg.problems), cfg.layout, cfg.label,
+                               Path(cfg.pairs) if cfg.pairs else None, cfg.select, kind)
     if not 0 <= cfg.shard < cfg.num_shards:
-        return fail(f"shard={cfg.shard} is not in 0..{cfg.num_shards - 1}")
+        raise UserError(f"shard={cfg.shard} is not in 0..{cfg.num_shards - 1}")
     for line in unmatched:
         print(f"unmatched: {line}", file=sys.stderr)
     jobs = [j for j in jobs if shard_of(j.case, cfg.num_shards) == cfg.shard]
@@ -122,7 +117,7 @@ def run(cfg: BatchCfg) -> int:
     store = Store(path)
     chash, hw = config_hash(cfg), devices[0].hardware
     run_id = store.start_run(cfg.label or Path(cfg.solutions).name,
-                             OmegaConf.to_container(cfg, resolve=True), sys.argv)  # type: ignore
+                             OmegaConf.to_container(cfg, resolve=True), sys.argv)
     todo = [j for j in jobs if cfg.force or not store.has_case(j.case, hw, chash)]
     todo, twins, reused = _dedupe(todo, store, hw, chash, cfg.force, run_id)
     stats = Stats(total=len(todo), skipped=len(jobs) - len(todo) - sum(map(len, twins.values())))
@@ -181,7 +176,7 @@ def _score(todo: list[Job], twins: dict[Job, list[Job]], cfg: BatchCfg, devices:
             return
         t = time.monotonic()
         try:
-            prepared = prepare(job.solution, cfg, kind)
+            prepared: Any = prepare(job.solution, cfg, kind)
         except Exception as e:   # a broken cache folder, a full disk: recorded, not fatal
             prepared = e
         stats.build_s += time.monotonic() - t
@@ -189,7 +184,8 @@ def _score(todo: list[Job], twins: dict[Job, list[Job]], cfg: BatchCfg, devices:
 
     def evaluate_loop(dev: DeviceInfo) -> None:
         # On a CPU the spare pair's imports would share the cores a case is timed on.
-        ahead = cfg.prestart == "always" or (cfg.prestart == "auto" and dev.device != "cpu")
+        ahead = cfg.prestart is Prestart.always or \
+            (cfg.prestart is Prestart.auto and dev.device != "cpu")
         spares = Spares(cfg, dev) if ahead else None
         try:
             _evaluate_all(dev, spares)
@@ -273,11 +269,10 @@ def _summary(stats: Stats, wall: float, path: str, interrupted: bool) -> None:
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="batch")
-def main(cfg: BatchCfg) -> None:
-    code = run(cfg)  # type: ignore[arg-type]
-    if code:
-        sys.exit(code)
+@entry
+def main(cfg: BatchCfg) -> int:
+    return run(cfg)
 
 
 if __name__ == "__main__":
-    main()
+    entry(main)()

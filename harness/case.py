@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from omegaconf import OmegaConf
 
@@ -212,7 +212,7 @@ class Case:
             key = f"{worker.role}.{msg.get('op')}"
             spent[key] = round(spent.get(key, 0.0) + self.last_s, 3)
         if "error" in reply:
-            kind = reply.get("kind")
+            kind = str(reply.get("kind"))
             outcome = {"load": Outcome.LOAD_ERROR, "compile": Outcome.COMPILE_ERROR}.get(kind, Outcome.RUNTIME_ERROR)
             raise CaseEnd(outcome, f"{stage}: {reply['error']}")
         return reply
@@ -243,7 +243,7 @@ class Case:
         v.solution_hash, v.code_block = src.hash, src.block
         if b is None:
             raise CaseEnd(Outcome.LOAD_ERROR if src.unreadable else Outcome.NO_CODE, src.reason)
-        assert code_file is not None
+        assert code_file is not None and src.code is not None
         ext_dir = b.ext_dir
         v.details["build"] = {"cached": b.cached, "seconds": round(b.seconds, 3),
                               "extensions": b.extensions}
@@ -252,7 +252,7 @@ class Case:
             raise CaseEnd(b.outcome or Outcome.COMPILE_ERROR, b.message)
 
         env, device = device_env(self.dev.device, cfg.timing.cpu_threads)
-        seeds = {"init": self.new_seed(), "warm": self.new_seed(),
+        seeds: dict[str, Any] = {"init": self.new_seed(), "warm": self.new_seed(),
                  "trials": [self.new_seed() for _ in range(cfg.check.trials)],
                  "reuse": self.new_seed() if cfg.check.reuse_check else None,
                  "sets": [self.new_seed() for _ in range(max(1, cfg.timing.rotate_sets))],
@@ -352,13 +352,13 @@ class Case:
 
     # -- timing ----------------------------------------------------------------------------------------
     def _time(self, ref: Worker, cand: Worker, seeds: dict) -> None:
-        v, cfg, t = self.verdict, self.cfg, self.cfg.timing
+        v, t = self.verdict, self.cfg.timing
         start = time.monotonic()
         hw = self.dev.hardware
         peaks = _peaks(self.cache_dir, hw)
         probe = self._ask(ref, {"op": "probe", "seed": seeds["sets"][0], "cache": t.cache,
                            "flush_bytes": t.flush_bytes, "peaks": peaks is None,
-                           "probes": cfg.check.roofline_probes},
+                           "probes": self.cfg.check.roofline_probes},
                      max(self.cfg.limits.step_s, self.cfg.limits.probe_s), "reference probe")
         if peaks is None:
             peaks = probe["peaks"]
@@ -369,7 +369,7 @@ class Case:
                 "warmup_calls": t.warmup_calls, "warmup_s": t.warmup_s, "compile_mode": t.compile_mode}
         workers = {"ref": ref, "cand": cand, "compiled": ref}
         baseline = self._cached_baseline() if t.cached_baseline else None
-        sides = ("cand",) if baseline else ("ref", "cand")
+        sides: tuple[str, ...] = ("cand",) if baseline else ("ref", "cand")
         sides += ("compiled",) if t.compile_baseline else ()
 
         ref_round_s: Optional[float] = None   # the slowest reference round so far
@@ -417,7 +417,7 @@ class Case:
                 self._save_baseline(rs)
         cs = got["cand"]
         v.details["baseline"] = "cached" if baseline else "side by side"
-        for (seed, r_out), (_, c_out) in zip(rs.checks, cs.checks):
+        for (_, r_out), (_, c_out) in zip(rs.checks, cs.checks):
             m = compare(r_out, c_out, self.cfg.check.tolerances)
             if not m.ok:
                 raise CaseEnd(Outcome.INCORRECT, f"timed call with fresh inputs: {m.message}")

@@ -8,6 +8,7 @@ into a tensor it allocates itself: a hostile worker can send garbage, but not co
 from __future__ import annotations
 
 import ctypes
+import enum
 import fcntl
 import io
 import math
@@ -53,6 +54,8 @@ def _strip(obj: Any, tensors: list[torch.Tensor]) -> Any:
         tensors.append(t)
         return {_SLOT: len(tensors) - 1, "dtype": str(t.dtype).removeprefix("torch."),
                 "shape": list(t.shape)}
+    if isinstance(obj, enum.Enum):   # a config choice crosses as its plain value
+        return obj.value
     if isinstance(obj, dict):
         return {k: _strip(v, tensors) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

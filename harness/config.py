@@ -4,6 +4,7 @@ The YAML files under conf/ only pick these schemas and set Hydra's own options.
 """
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -11,6 +12,67 @@ from typing import Any, Dict, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
+
+
+class Choice(str, enum.Enum):
+    """An enum-like knob: OmegaConf rejects any other value, naming the ones it accepts.
+
+    A str, so it compares, prints and JSON-encodes as its value (config hashes are unchanged);
+    the worker channel sends it as that plain string.
+    """
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class EvalFormat(Choice):
+    text = "text"
+    json = "json"
+
+
+class BoardFormat(Choice):
+    terminal = "terminal"
+    github = "github"
+    latex = "latex"
+    html = "html"
+    csv = "csv"
+
+
+class LintFormat(Choice):
+    terminal = "terminal"
+    github = "github"
+    csv = "csv"
+
+
+class CacheMode(Choice):
+    cold = "cold"                    # flush the L2 (last-level cache on CPU) before each call
+    rotate = "rotate"                # cycle through rotate_sets input copies
+    warm = "warm"                    # nothing between calls
+
+
+class Layout(Choice):
+    auto = "auto"
+    kernelbench = "kernelbench"
+    stem = "stem"
+    pairs = "pairs"
+
+
+class Prestart(Choice):
+    auto = "auto"                    # on a GPU only (on a CPU the imports share the timed cores)
+    always = "always"
+    never = "never"
+
+
+class CompileMode(Choice):
+    """torch.compile's modes; OmegaConf matches names, so on the command line they are spelled
+    with underscores (timing.compile_mode=reduce_overhead), the value is torch's own."""
+    default = "default"
+    reduce_overhead = "reduce-overhead"
+    max_autotune = "max-autotune"
+    max_autotune_no_cudagraphs = "max-autotune-no-cudagraphs"
 
 
 @dataclass
@@ -59,7 +121,7 @@ class TimingCfg:
     max_calls: int = 500
     rel_ci: float = 0.01             # stop when each median's 95% CI half-width <= rel_ci x median
     budget_s: float = 30.0           # per case, for the timing stage
-    cache: str = "cold"              # cold (flush before each call) | rotate | warm
+    cache: CacheMode = CacheMode.cold
     rotate_sets: int = 4
     flush_bytes: int = 0             # 0: twice the device's L2 (GPU) or last-level cache (CPU)
     lead_us: float = 50.0            # GPU: spin this long before each timed call, so the host's
@@ -70,7 +132,7 @@ class TimingCfg:
     compile_baseline: bool = False   # also time torch.compile(reference)
     cached_baseline: bool = False    # reuse the store's reference timings for this problem,
                                      # hardware, torch and timing config (batch of many samples)
-    compile_mode: str = "default"
+    compile_mode: CompileMode = CompileMode.default     # for compile_baseline
     cpu_threads: int = 1             # device=cpu: threads per worker (both sides alike; 1 is steadiest)
     unsynced_gap_ms: float = 0.005   # timer vs synced wall time (less sync overhead): absolute gap
     unsynced_ratio: float = 0.5      # ...and the timer must see at least this share of it
@@ -109,7 +171,7 @@ class EvalCfg:
     problem: Optional[str] = None
     solution: Optional[str] = None
     device: str = "auto"             # auto | cpu | cuda | cuda:N
-    format: str = "text"             # text | json
+    format: EvalFormat = EvalFormat.text
     seed: Optional[int] = None       # only to reproduce a recorded verdict; fresh seeds otherwise
     cache_dir: str = ".harness-cache"
     store: Optional[str] = None      # SQLite file to record the verdict in (optional here)
@@ -122,7 +184,7 @@ class EvalCfg:
 @dataclass
 class BoardCfg:
     store: str = "results.db"
-    format: str = "terminal"         # terminal | github | latex | html | csv
+    format: BoardFormat = BoardFormat.terminal
     out: Optional[str] = None        # write the table here instead of stdout
     html: Optional[str] = None       # also write a static page with tables and plots
     p_values: list = field(default_factory=lambda: [0.0, 1.0, 1.5, 2.0])
@@ -136,7 +198,7 @@ class BatchCfg(EvalCfg):
     """A batch: every eval knob, plus what to score, where, and how wide."""
     solutions: str = "solutions"
     problems: str = "problems"
-    layout: str = "pairs"            # auto | kernelbench | stem | pairs
+    layout: Layout = Layout.pairs
     pairs: Optional[str] = "solutions/expected.json"
     select: str = "solutions/examples/*"   # glob over solution paths (pairs layout)
     label: Optional[str] = None      # run label on the board; default: the solutions folder
@@ -144,8 +206,8 @@ class BatchCfg(EvalCfg):
     build_workers: int = 0           # 0: cores - 1 (at least 1)
     gpus: str = "all"                # all | 0,1,... (device=cuda); one evaluation worker each
     eval_workers: int = 1            # device=cpu: evaluations at once
-    prestart: str = "auto"           # start the next case's workers while a case runs (they
-                                     # import torch for seconds): auto (GPU only) | always | never
+    prestart: Prestart = Prestart.auto   # start the next case's workers while a case runs
+                                         # (they import torch for seconds)
     force: bool = False              # score again what the store already has
     shard: int = 0
     num_shards: int = 1
@@ -155,18 +217,18 @@ class BatchCfg(EvalCfg):
 
 @dataclass
 class LintCfg:
+    """The linter reads the eval sections it shares with a case: check.tolerances and
+    check.weak_margin, timing.cache, timing.lead_us, timing.warmup_* and
+    timing.launch_bound_factor, limits.*; so a lint and a case judge a problem alike."""
     problems: str = "problems"
     device: str = "auto"
-    format: str = "terminal"         # terminal | github | csv
+    format: LintFormat = LintFormat.terminal
     out: Optional[str] = None
     cache_dir: str = ".harness-cache"
     seeds: int = 3                   # draws compared for variation and constancy
     timed_calls: int = 20
-    cache: str = "cold"
-    lead_us: float = 50.0            # as timing.lead_us: reference times comparable to a case's
-    launch_bound_factor: float = 3.0
-    weak_margin: float = 10.0
-    tolerances: Dict[str, Tol] = field(default_factory=_default_tolerances)
+    check: CheckCfg = field(default_factory=CheckCfg)
+    timing: TimingCfg = field(default_factory=TimingCfg)
     limits: LimitsCfg = field(default_factory=LimitsCfg)
 
 
@@ -175,7 +237,7 @@ VERDICT_KEYS = ("device", "check", "timing", "limits")
 
 
 def config_hash(cfg: Any) -> str:
-    c = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
+    c: Any = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
     if not isinstance(c, dict):
         import dataclasses
         c = dataclasses.asdict(c)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from .errors import UserError
+
 _PROBE = r"""
 import json, platform, torch
 info = {"torch": torch.__version__, "cuda": torch.version.cuda, "count": 0, "names": []}
@@ -18,7 +20,7 @@ print(json.dumps(info))
 """
 
 
-class DeviceError(Exception):
+class DeviceError(UserError):
     pass
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .errors import UserError
 from .problem import problem_id, problem_level
 from .store import Case
 
@@ -25,7 +26,7 @@ SOLUTION_SUFFIXES = (".py", ".md", ".txt", ".markdown")
 _KB = re.compile(r"^level_?(\d+)_problem_?(\d+)_sample_?(\d+)(?:_kernel)?$", re.I)
 
 
-class DiscoveryError(Exception):
+class DiscoveryError(UserError):
     """A user mistake in what to discover (a path that is not there, a bad pairs file)."""
 
 
@@ -115,8 +116,8 @@ def _from_pairs(path: Path, select: str, device_kind: Optional[str],
     try:
         entries = json.loads(path.read_text())
         assert isinstance(entries, list)
-    except (OSError, ValueError, AssertionError) as e:
-        raise DiscoveryError(f"pairs={path}: not a JSON list of pairs ({e})") from None
+    except (OSError, ValueError, AssertionError) as err:
+        raise DiscoveryError(f"pairs={path}: not a JSON list of pairs ({err})") from None
     base = path.parent
     jobs, unmatched, seen = [], [], set()
     for i, e in enumerate(entries):

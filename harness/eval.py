@@ -5,14 +5,13 @@ With no problem/solution, evaluates a bundled example pair (CUDA when present, e
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import hydra
-from omegaconf import OmegaConf
 
-from .config import EvalCfg, register
-from .report import fail, render_text
+from .config import EvalCfg, EvalFormat, register
+from .errors import UserError, entry
+from .report import render_text
 
 register()
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,31 +21,24 @@ DEFAULT_SOLUTIONS = {"cpu": ROOT / "solutions" / "examples" / "relu_cpp.py",
 
 
 def run(cfg: EvalCfg) -> int:
+    """Evaluate one pair and print its verdict; a user mistake raises UserError."""
     from .case import evaluate
-    from .device import DeviceError, resolve
-    from .problem import ProblemError, check_file
+    from .device import resolve
+    from .problem import check_file
     from .store import Store
 
-    try:
-        dev = resolve(cfg.device)
-    except DeviceError as e:
-        return fail(str(e))
+    dev = resolve(cfg.device)
     kind = "cpu" if dev.device == "cpu" else "cuda"
     problem = Path(cfg.problem) if cfg.problem else DEFAULT_PROBLEM
     solution = Path(cfg.solution) if cfg.solution else DEFAULT_SOLUTIONS[kind]
-    if cfg.format not in ("text", "json"):
-        return fail(f"format={cfg.format!r}: expected text or json")
     if not solution.exists():
-        return fail(f"{solution}: no such solution file")
-    try:
-        check_file(problem)
-        verdict = evaluate(problem, solution, cfg, dev, store_path=cfg.store)
-    except ProblemError as e:
-        return fail(str(e))
+        raise UserError(f"{solution}: no such solution file")
+    check_file(problem)
+    verdict = evaluate(problem, solution, cfg, dev, store_path=cfg.store)
     if cfg.store:
         with Store(cfg.store) as store:
             store.record(verdict)
-    if cfg.format == "json":
+    if cfg.format is EvalFormat.json:
         print(json.dumps(verdict.to_dict(), sort_keys=True, default=str))
     else:
         print(render_text(verdict))
@@ -54,11 +46,10 @@ def run(cfg: EvalCfg) -> int:
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="eval")
-def main(cfg: EvalCfg) -> None:
-    code = run(cfg)   # type: ignore[arg-type]
-    if code:
-        sys.exit(code)
+@entry
+def main(cfg: EvalCfg) -> int:
+    return run(cfg)
 
 
 if __name__ == "__main__":
-    main()
+    entry(main)()

@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from .report import fail
-from .store import Store, StoreError
+from .errors import UserError, entry
+from .store import Store
 
 CSV_FIELDS = ("label", "problem_id", "sample", "level", "problem", "solution", "scored_as",
               "outcome", "flags", "caveats",
@@ -49,12 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out")
     args = ap.parse_args(argv)
     if not Path(args.store).is_file():
-        return fail(f"{args.store}: no such store file")
-    try:
-        with Store(args.store) as store:
-            records = rows(store)
-    except StoreError as e:
-        return fail(str(e))
+        raise UserError(f"{args.store}: no such store file")
+    with Store(args.store) as store:
+        records = rows(store)
     text = to_csv(records) if args.format == "csv" else \
         "".join(json.dumps(r, sort_keys=True, default=str) + "\n" for r in records)
     if args.out:
@@ -65,4 +62,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry(main)()

@@ -17,20 +17,19 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import hydra
 import torch
-from omegaconf import OmegaConf
 from tabulate import tabulate
 
 from .compare import compare, weak_problem
-from .config import LintCfg, register
-from .device import DeviceError, resolve
-from .discover import DiscoveryError, _problem_files
+from .config import LintCfg, LintFormat, register
+from .device import resolve
+from .discover import _problem_files
+from .errors import UserError, entry
 from .problem import ProblemError, check_file, problem_id
 from .proc import Worker, WorkerFailed, device_env
-from .report import fail
 from .timing import median
 
 register()
@@ -95,26 +94,28 @@ def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
             res.problems.append("get_inputs differs for the same seed")
         if len({tuple(s) for s in sums[1:]}) < len(sums) - 1:
             res.problems.append("get_inputs does not vary with the seed")
-        if not res.nondeterministic and not compare(outs[0], outs[1], cfg.tolerances).ok:
+        if not res.nondeterministic and not compare(outs[0], outs[1], cfg.check.tolerances).ok:
             res.problems.append("reference not deterministic for a fixed seed "
                                 "(or mark NONDETERMINISTIC = True)")
         if any(torch.is_tensor(t) and t.is_floating_point() and not bool(torch.isfinite(t).all())
                for o in outs for t in (o if isinstance(o, list) else [o])):
             res.problems.append("output has NaN/Inf")
-        weak = weak_problem(outs[1:], cfg.tolerances, cfg.weak_margin)
+        weak = weak_problem(outs[1:], cfg.check.tolerances, cfg.check.weak_margin)
         if weak:
             res.problems.append(f"weak: {weak}")
-        probe = _ask(w, {"op": "probe", "seed": 7, "cache": cfg.cache, "flush_bytes": 0,
+        t = cfg.timing
+        probe = _ask(w, {"op": "probe", "seed": 7, "cache": t.cache, "flush_bytes": t.flush_bytes,
                          "peaks": False}, max(cfg.limits.step_s, 300))
         timed = _ask(w, {"op": "time", "n": cfg.timed_calls, "check_seeds": [], "warmup": True,
-                         "warmup_calls": 3, "warmup_s": 0.05, "cache": cfg.cache,
-                         "rotate_sets": 1, "flush_bytes": 0, "lead_us": cfg.lead_us, "set_seeds": [7]},
+                         "warmup_calls": t.warmup_calls, "warmup_s": t.warmup_s, "cache": t.cache,
+                         "rotate_sets": 1, "flush_bytes": t.flush_bytes, "lead_us": t.lead_us,
+                         "set_seeds": [7]},
                      cfg.limits.step_s)
         res.ref_ms = median(timed["device_ms"])
         res.overhead_ms = probe["overhead_ms"]
         res.memory_mb = probe["peak_memory"] / 2**20
         res.gflop, res.mbytes = probe["flops"] / 1e9, probe["bytes"] / 2**20
-        res.launch_bound = res.ref_ms < cfg.launch_bound_factor * res.overhead_ms
+        res.launch_bound = res.ref_ms < t.launch_bound_factor * res.overhead_ms
         if res.launch_bound:
             res.problems.append(f"launch-bound: {res.ref_ms:.4g} ms vs empty forward "
                                 f"{res.overhead_ms:.4g} ms")
@@ -123,7 +124,7 @@ def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
     return res
 
 
-def table(results: list[Lint], fmt: str) -> str:
+def table(results: list[Lint], fmt: LintFormat) -> str:
     headers = ["problem", "status", "ref ms", "empty fwd ms", "peak MiB", "GFLOP", "MiB moved", "notes"]
     rows = [[r.problem, "ok" if r.ok else "FAIL",
              f"{r.ref_ms:.4g}" if r.ref_ms is not None else "-",
@@ -133,30 +134,27 @@ def table(results: list[Lint], fmt: str) -> str:
              f"{r.mbytes:.3g}" if r.mbytes is not None else "-",
              "; ".join(r.problems) + (" (nondeterministic)" if r.nondeterministic else "")]
             for r in results]
-    if fmt == "csv":
+    if fmt is LintFormat.csv:
         buf = io.StringIO()
         csv.writer(buf).writerows([headers, *rows])
         return buf.getvalue()
-    text = tabulate(rows, headers, tablefmt="github" if fmt == "github" else "simple")
+    text = tabulate(rows, headers, tablefmt="github" if fmt is LintFormat.github else "simple")
     bad = sum(not r.ok for r in results)
     return f"{text}\n\n{len(results) - bad} of {len(results)} problems lint-clean\n"
 
 
 def run(cfg: LintCfg) -> int:
-    if cfg.format not in ("terminal", "github", "csv"):
-        return fail(f"format={cfg.format!r}: expected terminal, github or csv")
-    try:
-        dev = resolve(cfg.device)
-        files = _problem_files(Path(cfg.problems))
-    except (DeviceError, DiscoveryError) as e:
-        return fail(str(e))
+    """Lint every problem file; 1 when one fails, 0 otherwise; a user mistake raises UserError."""
+    dev = resolve(cfg.device)
+    files = _problem_files(Path(cfg.problems))
     if not files:
-        return fail(f"problems={cfg.problems}: no problem files found")
+        raise UserError(f"problems={cfg.problems}: no problem files found")
     env, device = device_env(dev.device, 1)
     results = []
-    ahead = new_worker(cfg, env)
+    ahead: Optional[Worker] = new_worker(cfg, env)
     for i, f in enumerate(files):
-        w, ahead = ahead, (new_worker(cfg, env) if i + 1 < len(files) else None)
+        w = ahead or new_worker(cfg, env)
+        ahead = new_worker(cfg, env) if i + 1 < len(files) else None
         try:
             r = lint_one(f, cfg, device, w)
         finally:
@@ -173,11 +171,10 @@ def run(cfg: LintCfg) -> int:
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="lint")
-def main(cfg: LintCfg) -> None:
-    code = run(cfg)  # type: ignore[arg-type]
-    if code:
-        sys.exit(code)
+@entry
+def main(cfg: LintCfg) -> int:
+    return run(cfg)
 
 
 if __name__ == "__main__":
-    main()
+    entry(main)()

@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from .report import fail
+from .errors import UserError, entry
 from .store import Store, StoreError
 
 
@@ -20,19 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     missing = [p for p in args.inputs if not Path(p).is_file()]
     if missing:
-        return fail(f"{missing[0]}: no such store file")
-    try:
-        with Store(args.out) as out:
-            for p in args.inputs:
-                try:
-                    added = out.merge_from(p)
-                except sqlite3.DatabaseError as e:
-                    return fail(f"{p}: not a results store ({e})")
-                print(f"{p}: {added} new verdict(s)", file=sys.stderr)
-    except StoreError as e:
-        return fail(str(e))
+        raise UserError(f"{missing[0]}: no such store file")
+    with Store(args.out) as out:
+        for p in args.inputs:
+            try:
+                added = out.merge_from(p)
+            except sqlite3.DatabaseError as e:
+                raise StoreError(f"{p}: not a results store ({e})") from None
+            print(f"{p}: {added} new verdict(s)", file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry(main)()

@@ -13,10 +13,12 @@ import types
 import uuid
 from pathlib import Path
 
+from .errors import UserError
+
 REQUIRED = ("Model", "get_inputs", "get_init_inputs")
 
 
-class ProblemError(Exception):
+class ProblemError(UserError):
     """A problem file that cannot serve as a reference; the message names the file."""
 
 

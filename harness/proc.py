@@ -73,8 +73,8 @@ def describe_exit(returncode: Optional[int]) -> str:
     if returncode < 0:
         sig = -returncode
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        extra = {signal.SIGXFSZ: " (wrote past its output limit)",
-                 signal.SIGKILL: " (killed, possibly out of memory)"}.get(sig, "")
+        extra = {int(signal.SIGXFSZ): " (wrote past its output limit)",
+                 int(signal.SIGKILL): " (killed, possibly out of memory)"}.get(sig, "")
         return f"killed by signal {name}{extra}"
     return f"exited with status {returncode} without sending a result"
 

@@ -1,22 +1,19 @@
-"""How verdicts and user errors read on a terminal."""
+"""How a verdict reads on a terminal (user errors: harness/errors.py)."""
 from __future__ import annotations
 
-import sys
-
-from .verdict import FLAG_DOCS, Verdict
-
-
-def fail(message: str, code: int = 2) -> int:
-    """A user mistake: one line on stderr, no traceback."""
-    print(f"error: {message}", file=sys.stderr)
-    return code
+from .verdict import CAVEAT_DOCS, FLAG_DOCS, Verdict
 
 
 def _ms(x: float) -> str:
     return f"{x * 1e3:.1f} us" if x < 1 else f"{x:.3f} ms"
 
 
+def _one_line(why: object) -> str:
+    return " ".join(str(why).split())
+
+
 def render_text(v: Verdict) -> str:
+    """The verdict for a person: one line per fact; each flag and each caveat with its reason."""
     lines = [f"problem   {v.problem}", f"solution  {v.solution}"
              + (f" (code block {v.code_block})" if v.code_block is not None else ""),
              f"device    {v.hardware}", f"outcome   {v.outcome.value.upper()}"
@@ -35,13 +32,17 @@ def render_text(v: Verdict) -> str:
                      f"{t.ref_calls} calls)")
         lines.append(f"candidate {_ms(t.cand_median_ms)} median (IQR {_ms(t.cand_iqr_ms)}, "
                      f"{t.cand_calls} calls)")
-        lines.append(f"speedup   {t.speedup:.3f}x  (95% CI {t.speedup_ci[0]:.3f}-{t.speedup_ci[1]:.3f};"
-                     f" {t.cache} cache, {t.clock}, {'converged' if t.converged else 'budget spent'})")
+        about = "~1x: " if v.speedup_uncertain else ""
+        lines.append(f"speedup   {about}{t.speedup:.3f}x  (95% CI {t.speedup_ci[0]:.3f}-"
+                     f"{t.speedup_ci[1]:.3f}; {t.cache} cache, {t.clock}, "
+                     f"{'converged' if t.converged else 'budget spent'})")
         if t.floor_ms:
             lines.append(f"roofline  floor {_ms(t.floor_ms)}; candidate at "
                          f"{100 * (t.speed_of_light or 0):.1f}% of speed of light")
     for f in v.flags:
-        lines.append(f"flag      {f}: {v.details.get(f, FLAG_DOCS[f])}")
+        lines.append(f"flag      {f}: {_one_line(v.details.get(f, FLAG_DOCS[f]))}")
+    for c in v.shown_caveats:
+        lines.append(f"caveat    {c}: {_one_line(v.details.get(c, CAVEAT_DOCS.get(c, '')))}")
     stages = ", ".join(f"{k} {s:.2f}s" for k, s in v.durations.items())
     lines.append(f"took      {stages}")
     return "\n".join(lines)

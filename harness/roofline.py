@@ -138,10 +138,10 @@ def measure_peaks(device: torch.device) -> dict[str, float]:
     if device.type == "cuda":
         n_bytes, mm_n, dtypes = 1 << 30, 8192, (torch.bfloat16, torch.float16, torch.float32)
     else:
-        n_bytes, mm_n, dtypes = 1 << 27, 1024, (torch.float32,)
+        n_bytes, mm_n, dtypes = 1 << 27, 1024, (torch.float32,)  # type: ignore[assignment]
     src = torch.empty(n_bytes // 4, dtype=torch.float32, device=device).uniform_()
     dst = torch.empty_like(src)
-    ms = _best_ms(lambda: dst.copy_(src), device, 10)
+    ms = _best_ms(lambda: dst.copy_(src), device, 10)  # noqa: F821 (deleted only after the call)
     # A CPU store first reads the line it writes (write-allocate): a copy moves 3x its size,
     # and counting 2x would set the floor too high. GPUs write whole lines: 2x.
     bandwidth = (2 if device.type == "cuda" else 3) * n_bytes / (ms / 1e3)
@@ -150,7 +150,7 @@ def measure_peaks(device: torch.device) -> dict[str, float]:
     for dt in dtypes:
         a = torch.randn(mm_n, mm_n, device=device).to(dt)
         b = torch.randn(mm_n, mm_n, device=device).to(dt)
-        ms = _best_ms(lambda: a @ b, device, 10)
+        ms = _best_ms(lambda: a @ b, device, 10)  # noqa: B023 (called at once)
         flops = max(flops, 2 * mm_n**3 / (ms / 1e3))
     return {"bandwidth": bandwidth, "flops": flops}
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
+from .errors import UserError
 from .verdict import Verdict
 
 SCHEMA = """
@@ -68,7 +69,7 @@ CREATE TABLE IF NOT EXISTS ref_timings (
 """
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """A file that is not a results store: a user mistake, reported on one line."""
 
 

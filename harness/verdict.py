@@ -134,6 +134,21 @@ class Verdict:
         """A result a table may count: correct and unflagged (caveats do not count against it)."""
         return self.outcome is Outcome.OK and not self.flags
 
+    @property
+    def shown_caveats(self) -> list[str]:
+        """The caveats, plus speedup_uncertain read off the timing where the verdict lacks it
+        (judged before that caveat was raised): what boards and reports show."""
+        t = self.timing
+        if SPEEDUP_UNCERTAIN in self.caveats or t is None or \
+                not t.speedup_ci[0] <= 1.0 <= t.speedup_ci[1]:
+            return list(self.caveats)
+        return [*self.caveats, SPEEDUP_UNCERTAIN]
+
+    @property
+    def speedup_uncertain(self) -> bool:
+        """The speedup's 95% CI contains 1: neither side is shown faster (printed as ~1x)."""
+        return SPEEDUP_UNCERTAIN in self.shown_caveats
+
     def flag(self, name: str, why: str) -> None:
         if name not in FLAG_DOCS:
             raise ValueError(f"unknown flag {name!r}")

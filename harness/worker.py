@@ -182,7 +182,7 @@ class Runner:
         """Correctness trials: fresh inputs per seed; `reuse` refills the last inputs' storage."""
         results = []
         for i, seed in enumerate(msg["seeds"]):
-            reuse = msg.get("reuse") and i == len(msg["seeds"]) - 1
+            reuse = bool(msg.get("reuse")) and i == len(msg["seeds"]) - 1
             results.append(self._trial(seed, reuse, msg["profile"] and i == 0, msg["delay_s"]))
         return {"trials": results}
 
@@ -248,7 +248,7 @@ class Runner:
         if variant == "compiled":
             if self.compiled is None:
                 self.compiled = torch.compile(model, mode=None if mode == "default" else mode)
-            model = self.compiled
+            model = self.compiled  # type: ignore[assignment]
         inputs = self.sets[index]
         fn: Callable[[], Any] = lambda: model(*inputs)
         if graph and self.device.type == "cuda":
@@ -261,7 +261,7 @@ class Runner:
             g = torch.cuda.CUDAGraph()
             with torch.cuda.graph(g):
                 static_out = fn()
-            fn = lambda: (g.replay(), static_out)[1]
+            fn = lambda: (g.replay(), static_out)[1]  # type: ignore[func-returns-value]
         self.calls[key] = fn
         return fn
 

@@ -1,14 +1,12 @@
 """Batch scoring: discovery, resume after SIGKILL, sharding + merge, build faults."""
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -65,6 +63,7 @@ def test_discovery_lists_unmatched(run_dir):
     assert any("problem 9" in u for u in unmatched) and any("notes__x.py" in u for u in unmatched)
 
 
+@pytest.mark.slow
 def test_batch_scores_resumes_after_sigkill_and_never_twice(run_dir, cache_dir, tmp_path):
     db = tmp_path / "r.db"
     # Workers started ahead of their cases (the GPU default) must die with the runner too.
@@ -107,6 +106,7 @@ def test_batch_scores_resumes_after_sigkill_and_never_twice(run_dir, cache_dir, 
     assert "(6 already scored" in err and "done: 0 scored" in err
 
 
+@pytest.mark.slow
 def test_shards_merge_to_the_same_cases(run_dir, cache_dir, tmp_path):
     base = tmp_path / "s.db"
     # Hydra's multirun, the path a SLURM launcher takes (one job per shard).
@@ -133,6 +133,7 @@ def test_shards_merge_to_the_same_cases(run_dir, cache_dir, tmp_path):
     assert "0 new verdict" in r.stderr
 
 
+@pytest.mark.slow
 def test_killed_build_leaves_no_lock_that_blocks_the_next(cache_dir, tmp_path):
     """A build killed by its limit leaves torch's lock file; the next build must not hang on it."""
     src = (EXAMPLES / "relu_cpp.py").read_text().replace("kh_ex_relu_cpp", "kh_test_lock_relu")
@@ -151,6 +152,7 @@ def test_killed_build_leaves_no_lock_that_blocks_the_next(cache_dir, tmp_path):
     assert time.monotonic() - t0 < 300
 
 
+@pytest.mark.slow
 def test_same_extension_name_in_two_solutions_does_not_collide(cache_dir, tmp_path):
     """Two different solutions with the same load_inline name each get their own build."""
     good = (EXAMPLES / "relu_cpp.py").read_text()
@@ -160,7 +162,6 @@ def test_same_extension_name_in_two_solutions_does_not_collide(cache_dir, tmp_pa
     a, b = tmp_path / "a.py", tmp_path / "b.py"
     a.write_text(re.sub(r'name="[^"]+"', f'name="{name}"', good))
     b.write_text(re.sub(r'name="[^"]+"', f'name="{name}"', wrong))
-    from omegaconf import OmegaConf
     from harness.case import evaluate
     from harness.device import resolve
     from conftest import SMALL, make_cfg
@@ -170,6 +171,7 @@ def test_same_extension_name_in_two_solutions_does_not_collide(cache_dir, tmp_pa
     assert evaluate(SMALL, a, cfg, resolve("cpu")).outcome is Outcome.OK
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra, named", [([], "nope"), (["prestart=soon"], "prestart")])
 def test_batch_user_errors_are_one_line(tmp_path, extra, named):
     sols = tmp_path / ("nope" if named == "nope" else "sols")

@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.board import (
-    ALL, compute, fast_curve, fast_p, geomean_ci, render, render_page, _curve_at)
+from harness.board import ALL, compute, fast_curve, fast_p, geomean_ci, render, render_page
+from harness.board.svg import curve_at
+from harness.board.tables import geomean_text
+from harness.report import render_text
 from harness.store import Case, Store
-from harness.verdict import BEYOND_ROOFLINE, UNSYNCED_WORK, Outcome, Timing, Verdict
+from harness.verdict import (BEYOND_ROOFLINE, LAUNCH_BOUND, NOT_CONVERGED, SPEEDUP_UNCERTAIN,
+                             UNSYNCED_WORK, Outcome, Timing, Verdict)
 
 ROOT = Path(__file__).resolve().parent.parent
 P = [0.0, 0.5, 1.0, 1.5, 2.0]
@@ -41,23 +44,25 @@ CASES = [
 ]
 
 
-def timing(speedup: float) -> Timing:
+def timing(speedup: float, ci=None) -> Timing:
     return Timing(ref_median_ms=1.0, cand_median_ms=1.0 / speedup, ref_iqr_ms=0.0,
                   cand_iqr_ms=0.0, ref_ci_ms=(1.0, 1.0), cand_ci_ms=(1.0, 1.0), ref_calls=10,
-                  cand_calls=10, speedup=speedup, speedup_ci=(speedup, speedup), cache="cold",
-                  clock="host")
+                  cand_calls=10, speedup=speedup, speedup_ci=ci or (speedup, speedup),
+                  cache="cold", clock="host")
 
 
 def verdict(label, problem, sample, outcome, speedup, flags, hardware="H1", config="c1",
-            created="2025-01-01T00:00:00+00:00") -> Verdict:
+            created="2025-01-01T00:00:00+00:00", caveats=(), ci=None) -> Verdict:
     v = Verdict(problem=f"{problem}.py", solution=f"{label}/{problem}/{sample}.py",
                 outcome=outcome, problem_hash=f"ph-{problem}",
                 solution_hash=f"sh-{label}-{problem}-{sample}", hardware=hardware,
                 config_hash=config, created=created)
     if speedup is not None:
-        v.timing = timing(speedup)
+        v.timing = timing(speedup, ci)
     for f in flags:
         v.flag(f, "test")
+    for c in caveats:
+        v.caveat(c, f"why {c}")
     return v
 
 
@@ -145,13 +150,13 @@ def test_flagged_fast_case_never_counts(tmp_path):
     assert all(r.fast[p] == 0.0 for p in P)     # ...but never win
     assert r.geomean is None and r.ci is None and r.best == {}
     assert b.runs[0].speedups == []
-    assert {(f.flag, f.cases, f.passed) for f in b.flag_rows} == {
+    assert {(f.name, f.cases, f.passed) for f in b.flag_rows} == {
         (BEYOND_ROOFLINE, 2, 2), (UNSYNCED_WORK, 1, 1)}
 
 
 def test_flag_table_and_ranking(board):
     assert [r.label for r in board.runs] == ["A", "B"]      # fast_1: 2/5 > 1/3
-    assert [(f.label, f.flag, f.cases, f.passed) for f in board.flag_rows] == [
+    assert [(f.label, f.name, f.cases, f.passed) for f in board.flag_rows] == [
         ("A", BEYOND_ROOFLINE, 1, 1), ("A", UNSYNCED_WORK, 1, 1)]
     assert board.flag_rows[0].share == approx(1 / 10)
 
@@ -171,7 +176,7 @@ def test_fast_curve_steps():
                    (4.0, 0.0)]
     best = {"a": 2.0, "b": 0.8, "c": None}
     for p in (0.0, 0.3, 0.8, 1.0, 2.0, 3.0):
-        assert _curve_at(pts, p) == approx(fast_p(best, 4, p))
+        assert curve_at(pts, p) == approx(fast_p(best, 4, p))
 
 
 def test_filters_and_hardware_split(tmp_path):
@@ -197,6 +202,82 @@ def test_newest_config_supersedes(tmp_path):
         b = compute(list(st.case_rows()), P, bootstrap=100)
     assert b.superseded == 1
     assert b.row("A", ALL).samples == 1 and b.row("A", ALL).fast[1.0] == 1.0
+
+
+# -- caveats --------------------------------------------------------------------------------
+def caveat_board(rows, p=P):
+    """rows: (problem, sample, outcome, speedup, ci, flags, caveats), all in run "C", level 1."""
+    pairs = [(Case("C", prob, sample, 1),
+              verdict("C", prob, sample, outcome, speedup, flags, caveats=caveats, ci=ci))
+             for prob, sample, outcome, speedup, ci, flags, caveats in rows]
+    return compute(pairs, p, bootstrap=200)
+
+
+def test_caveated_win_counts_and_is_shown():
+    b = caveat_board([("x", "0", OK, 2.0, None, [], [LAUNCH_BOUND]),
+                      ("y", "0", OK, 3.0, None, [], []),
+                      ("z", "0", OK, 5.0, None, [BEYOND_ROOFLINE], [LAUNCH_BOUND])])
+    r = b.row("C", ALL)
+    assert r.best == {"x": 2.0, "y": 3.0}                  # the caveat does not void x's win...
+    assert r.fast[1.5] == approx(2 / 3) and r.caveated == 1 and r.marked
+    assert r.caveats == {LAUNCH_BOUND: 2}                  # ...and z's flag voids z's
+    assert [(t.name, t.cases, t.passed, t.wins) for t in b.caveat_rows] == [(LAUNCH_BOUND, 2, 2, 1)]
+    gh = render(b, "github")
+    main = [ln for ln in gh.splitlines() if ln.startswith("| C ") and ln.count("|") > 10]
+    assert len(main) == 2 and all(f"{math.sqrt(6.0):.2f}x*" in ln for ln in main)   # marked geomean
+    assert "caveated" in gh.splitlines()[0] and "Caveated cases" in gh
+    assert any(ln.startswith("| C ") and "launch_bound" in ln and ln.rstrip("| ").endswith("1")
+               for ln in gh.splitlines())
+    rows = list(csv.DictReader(io.StringIO(render(b, "csv"))))
+    assert rows[-1]["caveated"] == "1" and rows[-1]["caveat_launch_bound"] == "2"
+    page = render_page(b, generated="x")
+    assert page.count("<table") == 3 and 'class="mark"' in page and "launch_bound" in page
+
+
+def test_uncaveated_twin_of_the_same_speed_is_the_best():
+    b = caveat_board([("x", "0", OK, 2.0, None, [], [NOT_CONVERGED]),
+                      ("x", "1", OK, 2.0, None, [], [])])
+    r = b.row("C", ALL)
+    assert r.caveated == 1 and not r.marked and geomean_text(r) == "2.00x"
+
+
+def test_speedup_whose_ci_contains_1_is_about_1x():
+    # 1.3x with CI 0.9-1.8 (no caveat recorded: read off the CI); 0.9x with CI 0.8-1.05 (caveat);
+    # 1.2x with CI 1.1-1.3 (shown faster)
+    b = caveat_board([("x", "0", OK, 1.3, (0.9, 1.8), [], []),
+                      ("y", "0", OK, 0.9, (0.8, 1.05), [], [SPEEDUP_UNCERTAIN]),
+                      ("w", "0", OK, 1.2, (1.1, 1.3), [], [])])
+    r = b.row("C", ALL)
+    assert r.best == {"x": 1.0, "y": 0.9, "w": 1.2}        # at most 1x; below 1 it stands
+    assert r.fast[0.0] == 1.0 and r.fast[0.5] == 1.0       # still wins...
+    assert r.fast[1.0] == approx(1 / 3)                    # ...never faster than the reference
+    assert r.caveats == {SPEEDUP_UNCERTAIN: 2} and r.caveated == 2 and r.marked
+    assert b.runs[0].speedups == [0.9, 1.0, 1.2]
+    assert r.geomean == approx((1.0 * 0.9 * 1.2) ** (1 / 3))
+    assert r.ci[0] <= 1 <= r.ci[1]
+    line = next(ln for ln in render(b, "github").splitlines() if ln.startswith("| C       | all"))
+    assert "~1x*" in line and f"{r.geomean:.2f}x" not in line
+    assert "~1&times;" in render_page(b, generated="x")
+
+
+def test_speedup_ci_clear_of_1_prints_its_digits():
+    b = caveat_board([("w", "0", OK, 1.2, (1.1, 1.3), [], [])])
+    r = b.row("C", ALL)
+    assert not r.marked and r.caveated == 0 and b.caveat_rows == []
+    line = next(ln for ln in render(b, "github").splitlines() if ln.startswith("| C       | all"))
+    assert "1.20x" in line and "~1x" not in line and "*" not in line
+    assert "No caveated cases." in render_page(b, generated="x")
+
+
+def test_render_text_shows_each_caveat_with_its_reason():
+    v = verdict("C", "x", "0", OK, 1.3, [], caveats=[LAUNCH_BOUND], ci=(0.9, 1.8))
+    v.details[LAUNCH_BOUND] = "reference 0.01 ms is within\n3x of the empty forward"
+    text = render_text(v)
+    lines = text.splitlines()
+    assert "caveat    launch_bound: reference 0.01 ms is within 3x of the empty forward" in lines
+    assert any(ln.startswith("caveat    speedup_uncertain: ") and "contains 1" in ln for ln in lines)
+    assert any(ln.startswith("speedup   ~1x: 1.300x") for ln in lines)
+    assert "flagged" not in text                              # a caveated pass is a win
 
 
 # -- formats ----------------------------------------------------------------------------------
@@ -283,7 +364,8 @@ def test_cli_empty_store(tmp_path):
 
 def test_cli_bad_format(store):
     res = cli(f"store={store}", "format=pdf")
-    assert res.returncode == 2 and "unknown format" in res.stderr
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "format='pdf'" in res.stderr and "expected one of [terminal, github" in res.stderr
 
 
 @pytest.mark.slow

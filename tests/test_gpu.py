@@ -9,7 +9,7 @@ from harness.verdict import Outcome
 
 from conftest import ROOT, make_cfg
 
-pytestmark = pytest.mark.gpu
+pytestmark = [pytest.mark.gpu, pytest.mark.slow]
 RELU = ROOT / "problems/level1/relu.py"
 
 

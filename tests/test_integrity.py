@@ -19,6 +19,7 @@ ENTRIES = selftest.load(EXPECTED, "cpu") if EXPECTED.exists() else []
 SUBSTITUTE = {"problems/level1/relu.py": SMALL}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.id for e in ENTRIES])
 def test_cpu_verdict_matches_expectation(entry, cache_dir, cpu):
     problem = SUBSTITUTE.get(entry.problem, ROOT / entry.problem)
@@ -35,6 +36,7 @@ def test_expectations_cover_every_solution_file():
     assert files <= listed, f"no expectation for {sorted(files - listed)}"
 
 
+@pytest.mark.slow
 def test_flagged_pass_is_never_a_win(cache_dir, cpu):
     v = evaluate(SMALL, ROOT / "solutions/adversarial/torch_only.py", make_cfg(cache_dir), cpu)
     assert v.outcome.value == "ok" and "no_custom_kernel" in v.flags and not v.win

@@ -2,6 +2,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -11,6 +13,7 @@ def _lint(folder, *extra):
                           timeout=600)
 
 
+@pytest.mark.slow
 def test_names_weak_and_broken_problems(tmp_path):
     (tmp_path / "good.py").write_text((ROOT / "tests/problems/small_relu.py").read_text())
     (tmp_path / "weak.py").write_text((ROOT / "tests/problems/weak_mean.py").read_text())
@@ -36,6 +39,7 @@ def test_names_weak_and_broken_problems(tmp_path):
     assert "1 of 6 problems lint-clean" in r.stdout
 
 
+@pytest.mark.slow
 def test_clean_folder_exits_zero(tmp_path):
     (tmp_path / "good.py").write_text((ROOT / "tests/problems/small_relu.py").read_text())
     r = _lint(tmp_path, f"out={tmp_path / 'lint.md'}")
@@ -43,6 +47,7 @@ def test_clean_folder_exits_zero(tmp_path):
     assert "1 of 1 problems lint-clean" in (tmp_path / "lint.md").read_text()
 
 
+@pytest.mark.slow
 def test_missing_folder_is_one_line():
     r = _lint("no/such/dir")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1

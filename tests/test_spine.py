@@ -5,7 +5,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -19,6 +18,7 @@ def _eval(cache_dir, cpu, solution, **overrides):
     return evaluate(SMALL, EXAMPLES / solution, make_cfg(cache_dir, **overrides), cpu)
 
 
+@pytest.mark.slow
 def test_honest_cpp_is_ok_with_timing(cache_dir, cpu):
     v = _eval(cache_dir, cpu, "relu_cpp.py")
     assert v.outcome is Outcome.OK, v.message
@@ -33,6 +33,7 @@ def test_honest_cpp_is_ok_with_timing(cache_dir, cpu):
     assert v.details["kernels"]["extension_calls"] >= 6
 
 
+@pytest.mark.slow
 def test_second_evaluation_is_a_build_cache_hit(cache_dir, cpu):
     _eval(cache_dir, cpu, "relu_cpp.py", **{"timing.enabled": False})
     v = _eval(cache_dir, cpu, "relu_cpp.py", **{"timing.enabled": False})
@@ -40,6 +41,7 @@ def test_second_evaluation_is_a_build_cache_hit(cache_dir, cpu):
     assert v.durations["build"] < 2.0
 
 
+@pytest.mark.slow
 def test_seeds_are_fresh_unless_given(cache_dir, cpu):
     a = _eval(cache_dir, cpu, "relu_cpp.py", **{"timing.enabled": False})
     b = _eval(cache_dir, cpu, "relu_cpp.py", **{"timing.enabled": False})
@@ -58,6 +60,7 @@ def test_seeds_are_fresh_unless_given(cache_dir, cpu):
     ("load_error.py", Outcome.LOAD_ERROR, "ModelNew"),
     ("no_code.md", Outcome.NO_CODE, "ModelNew"),
 ])
+@pytest.mark.slow
 def test_failure_outcomes(cache_dir, cpu, solution, outcome, words):
     v = _eval(cache_dir, cpu, solution)
     assert v.outcome is outcome, (v.outcome, v.message)
@@ -65,12 +68,14 @@ def test_failure_outcomes(cache_dir, cpu, solution, outcome, words):
     assert v.timing is None
 
 
+@pytest.mark.slow
 def test_compile_error_carries_the_compilers_own_lines(cache_dir, cpu):
     v = _eval(cache_dir, cpu, "compile_error_cpp.py")
     assert "error:" in v.message
     assert "Traceback" not in v.message and "Error building extension" not in v.message
 
 
+@pytest.mark.slow
 def test_hang_is_killed_within_its_limit(cache_dir, cpu):
     """The limit follows from the reference's own time (limits.cand_floor_s at least), not one
     fixed allowance: a hang on a fast problem costs seconds."""
@@ -83,12 +88,14 @@ def test_hang_is_killed_within_its_limit(cache_dir, cpu):
     assert v.details["requests"]["candidate.warm"] < limit + 5, v.details["requests"]
 
 
+@pytest.mark.slow
 def test_raw_reply_uses_the_last_modelnew_block(cache_dir, cpu):
     v = _eval(cache_dir, cpu, "relu_reply.md", **{"timing.enabled": False})
     assert v.outcome is Outcome.OK, v.message
     assert v.code_block is not None and v.code_block >= 1
 
 
+@pytest.mark.slow
 def test_runner_survives_every_failure_and_the_next_case_works(cache_dir, cpu):
     for bad in ("crash_cpp.py", "exit.py"):
         assert _eval(cache_dir, cpu, bad).outcome is Outcome.CRASHED
@@ -101,6 +108,7 @@ def _cli(*args, timeout=600):
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_cli_json_verdict_on_last_line(cache_dir):
     r = _cli(f"problem={SMALL}", f"solution={EXAMPLES / 'wrong_cpp.py'}", "device=cpu",
              "format=json", f"cache_dir={cache_dir}")
@@ -117,6 +125,7 @@ def test_cli_json_verdict_on_last_line(cache_dir):
     (["device=tpu"], "device='tpu'"),
     (["format=xml"], "format='xml'"),
 ])
+@pytest.mark.slow
 def test_cli_user_errors_are_one_line(args, words):
     r = _cli("device=cpu", *args)
     assert r.returncode == 2
@@ -125,6 +134,7 @@ def test_cli_user_errors_are_one_line(args, words):
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_worker_answers_every_request_the_runner_sends(tmp_path):
     """The protocol itself, against a real reference worker on CPU: each op the runner uses."""
     import torch
@@ -153,6 +163,7 @@ def test_worker_answers_every_request_the_runner_sends(tmp_path):
         w.close()
 
 
+@pytest.mark.slow
 def test_a_request_to_a_stopped_worker_is_a_failure_not_an_oserror(tmp_path):
     """An interrupted batch kills every worker at once; a case still talking to one must end
     as a worker failure (the runner records it), not an OSError that kills the evaluator."""

@@ -61,6 +61,7 @@ def test_interleave_stops_at_the_budget_when_noisy():
     assert not converged and len(sides["cand"].device_ms) <= 65
 
 
+@pytest.mark.slow
 def test_compile_baseline_is_a_third_side(cache_dir, cpu):
     cfg = make_cfg(cache_dir, **{"timing.compile_baseline": True, "check.trials": 2})
     v = evaluate(SMALL, EXAMPLES / "relu_cpp.py", cfg, cpu)
@@ -70,12 +71,14 @@ def test_compile_baseline_is_a_third_side(cache_dir, cpu):
         t.compile_median_ms / t.cand_median_ms)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cache", ["warm", "rotate"])
 def test_cache_modes_are_reported(cache, cache_dir, cpu):
     v = evaluate(SMALL, EXAMPLES / "relu_cpp.py", make_cfg(cache_dir, **{"timing.cache": cache}), cpu)
     assert v.timing.cache == cache and v.outcome.value == "ok"
 
 
+@pytest.mark.slow
 def test_cached_baseline_times_the_reference_once(cache_dir, cpu, tmp_path):
     db = str(tmp_path / "r.db")
     cfg = make_cfg(cache_dir, **{"timing.cached_baseline": True, "check.trials": 2})
