@@ -31,7 +31,6 @@ from .timing import Schedule, Side, interleave, iqr, median, median_ci, ratio_ci
 from .verdict import UNSYNCED_WORK, WEAK_PROBLEM, Errors, Outcome, Timing, Verdict
 
 MAX_SOLUTION_BYTES = 4 << 20
-PEAKS_FILE = "peaks-v2.json"   # bump when roofline.measure_peaks changes what it measures
 _KERNEL_DEF = re.compile(r"__global__\s+(?:__launch_bounds__\s*\([^)]*\)\s*)?(?:static\s+)?"
                          r"(?:[\w:<>,\s\*]+?\s+)?(\w+)\s*(?:<[^>]*>)?\s*\(")
 _TRITON_DEF = re.compile(r"@triton\.(?:jit|autotune)[^\n]*\n(?:\s*@[^\n]*\n)*\s*def\s+(\w+)")
@@ -78,26 +77,6 @@ def read_solution(path: Path) -> Source:
 def kernel_names(code: str) -> set[str]:
     """__global__ functions and Triton kernels the solution defines itself."""
     return set(_KERNEL_DEF.findall(code)) | set(_TRITON_DEF.findall(code))
-
-
-def _peaks(cache_dir: Path, hardware: str) -> Optional[dict[str, float]]:
-    f = cache_dir / PEAKS_FILE
-    try:
-        return json.loads(f.read_text()).get(hardware)
-    except (OSError, ValueError):
-        return None
-
-
-def _save_peaks(cache_dir: Path, hardware: str, peaks: dict[str, float]) -> None:
-    f = cache_dir / PEAKS_FILE
-    try:
-        data = json.loads(f.read_text())
-    except (OSError, ValueError):
-        data = {}
-    data[hardware] = peaks
-    tmp = f.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(f)
 
 
 Prepared = tuple[Source, Optional[Path], Optional[Build]]
@@ -355,14 +334,14 @@ class Case:
         v, t = self.verdict, self.cfg.timing
         start = time.monotonic()
         hw = self.dev.hardware
-        peaks = _peaks(self.cache_dir, hw)
+        peaks = roofline.cached_peaks(self.cache_dir, hw)
         probe = self._ask(ref, {"op": "probe", "seed": seeds["sets"][0], "cache": t.cache,
                            "flush_bytes": t.flush_bytes, "peaks": peaks is None,
                            "probes": self.cfg.check.roofline_probes},
                      max(self.cfg.limits.step_s, self.cfg.limits.probe_s), "reference probe")
         if peaks is None:
             peaks = probe["peaks"]
-            _save_peaks(self.cache_dir, hw, peaks)
+            roofline.save_peaks(self.cache_dir, hw, peaks)
         graph = t.cuda_graph and self.dev.device != "cpu"
         base = {"op": "time", "cache": t.cache, "rotate_sets": t.rotate_sets,
                 "flush_bytes": t.flush_bytes, "lead_us": t.lead_us, "set_seeds": seeds["sets"], "graph": graph,

@@ -16,11 +16,16 @@ runner: copy bandwidth and the fastest dense matmul rate (bf16 on GPUs).
 """
 from __future__ import annotations
 
+import json
 import time
-from typing import Any
+import uuid
+from pathlib import Path
+from typing import Any, Optional
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
+PEAKS_FILE = "peaks-v2.json"   # bump when measure_peaks changes what it measures
 
 
 def _nbytes(x: Any) -> int:
@@ -165,3 +170,24 @@ def reference_work_ms(work: dict[str, Any], peaks: dict[str, float]) -> float:
     the speed-of-light figure's numerator, never a floor."""
     return 1e3 * max(work["flops"] / peaks["flops"] if peaks.get("flops") else 0.0,
                      work["bytes"] / peaks["bandwidth"] if peaks.get("bandwidth") else 0.0)
+
+
+def cached_peaks(cache_dir: Path, hardware: str) -> Optional[dict[str, float]]:
+    """Peaks measured once per device (by the reference worker) and kept in the cache folder."""
+    f = cache_dir / PEAKS_FILE
+    try:
+        return json.loads(f.read_text()).get(hardware)
+    except (OSError, ValueError):
+        return None
+
+
+def save_peaks(cache_dir: Path, hardware: str, peaks: dict[str, float]) -> None:
+    f = cache_dir / PEAKS_FILE
+    try:
+        data = json.loads(f.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data[hardware] = peaks
+    tmp = f.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(f)
