@@ -28,9 +28,9 @@ from .problem import ProblemError, file_hash
 from .proc import Worker, WorkerFailed, device_env
 from .store import Store
 from .timing import Schedule, Side, interleave, iqr, median, median_ci, ratio_ci, seed_source
-from .verdict import (BEYOND_ROOFLINE, INPUT_MUTATED, LAUNCH_BOUND, NO_CUSTOM_KERNEL, NOT_A_TENSOR,
-                      SANDBOX_VIOLATION, TAMPERING, UNSYNCED_WORK, WEAK_PROBLEM, Errors, Outcome,
-                      Timing, Verdict)
+from .verdict import (BEYOND_ROOFLINE, INPUT_MUTATED, INTERPRETER_CLOCK, LAUNCH_BOUND,
+                      NO_CUSTOM_KERNEL, NOT_A_TENSOR, SANDBOX_VIOLATION, TAMPERING, UNSYNCED_WORK,
+                      WEAK_PROBLEM, Errors, Outcome, Timing, Verdict)
 
 MAX_SOLUTION_BYTES = 4 << 20
 PEAKS_FILE = "peaks-v2.json"   # bump when roofline.measure_peaks changes what it measures
@@ -256,7 +256,8 @@ class Case:
         v.seeds = seeds
         trial_seeds = seeds["trials"] + ([seeds["reuse"]] if seeds["reuse"] else [])
         load = {"op": "load", "problem": str(self.problem.resolve()), "device": device,
-                "init_seed": seeds["init"], "warm_seed": seeds["warm"]}
+                "init_seed": seeds["init"]}
+        warm = {"op": "warm", "seed": seeds["warm"]}
         run = {"op": "run", "seeds": trial_seeds, "reuse": bool(seeds["reuse"]),
                "delay_s": cfg.check.unsynced_delay_s}
 
@@ -270,6 +271,7 @@ class Case:
             ref, cand = (self._worker(role, env) for role in ("reference", "candidate"))
         try:
             self._ask(ref, load, cfg.limits.load_s, "reference load")
+            self._ask(ref, warm, cfg.limits.warmup_s, "reference warm-up")
             ref_trials = self._ask(ref, {**run, "profile": False}, cfg.limits.step_s, "reference run")["trials"]
             ordered_ref = self._ask(ref, {**run, "seeds": [seeds["ordered"]], "reuse": False, "profile": False},
                                cfg.limits.step_s, "reference run")["trials"][0]["output"] \
@@ -288,6 +290,7 @@ class Case:
                            "forbidden": [str(self.cache_dir)] + [str(Path(s).resolve()) for s in store],
                            "allowed_reads": [str(ext_dir), str(cand.scratch)]},
                     cfg.limits.load_s, "load")
+        self._ask(cand, warm, cfg.limits.warmup_s, "warm-up")
         try:
             cand_trials = self._ask(cand, {**run, "profile": self.dev.device != "cpu"},
                                cfg.limits.step_s, "forward")["trials"]
@@ -323,9 +326,11 @@ class Case:
                 failure = f"{label}: {m.message}"
         v.errors = worst
         calls = sum(c["obs"].get("ext_calls", 0) for c in cand_trials)
+        launches = sum(c["obs"].get("triton_launches", 0) for c in cand_trials)
         ran = [k for k, _ in cand_trials[0]["obs"].get("kernels", [])]
-        own = kernel_names(code)
-        v.details["kernels"] = {"defined": sorted(own), "ran": ran[:20], "extension_calls": calls}
+        own = kernel_names(code) | set(cand_trials[-1]["obs"].get("triton_kernels", []))
+        v.details["kernels"] = {"defined": sorted(own), "ran": ran[:20], "extension_calls": calls,
+                                "triton_launches": launches}
         if self.dev.device != "cpu" and own:
             matched = [k for k in ran if any(re.search(rf"\b{re.escape(n)}\b", k) for n in own)]
             if not matched:
@@ -335,10 +340,11 @@ class Case:
                 total = sum(t for _, t in cand_trials[0]["obs"]["kernels"]) or 1.0
                 mine = sum(t for k, t in cand_trials[0]["obs"]["kernels"] if k in matched)
                 v.details["kernels"]["own_share"] = round(mine / total, 4)
-        elif calls == 0:
+        elif calls == 0 and launches == 0:
             exts = info.get("extensions") or []
             v.flag(NO_CUSTOM_KERNEL, "forward made no call into the solution's own extension"
-                   + (f" ({', '.join(exts)})" if exts else " (none was loaded)"))
+                   + (f" ({', '.join(exts)})" if exts else " (none was loaded)")
+                   + " and launched none of its own Triton kernels")
         if failure:
             raise CaseEnd(Outcome.INCORRECT, failure)
 
@@ -443,7 +449,8 @@ class Case:
             cand_ci_ms=median_ci(cs.device_ms), ref_calls=len(rs.device_ms),
             cand_calls=len(cs.device_ms), speedup=rm / cm if cm > 0 else float("inf"),
             speedup_ci=ratio_ci(rs.device_ms, cs.device_ms, t.bootstrap),
-            cache=t.cache, clock="host" if self.dev.device == "cpu" else
+            cache=t.cache, clock=(INTERPRETER_CLOCK if v.details["kernels"].get("triton_launches")
+                                  else "host") if self.dev.device == "cpu" else
             ("cuda_graph" if graph else "cuda_events"),
             rounds=rounds, converged=converged, overhead_ms=probe["overhead_ms"], floor_ms=floor,
             speed_of_light=floor / cm if cm > 0 else None, seconds=round(time.monotonic() - start, 3))

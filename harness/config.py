@@ -80,6 +80,7 @@ class TimingCfg:
 class LimitsCfg:
     build_s: float = 600.0
     load_s: float = 120.0            # import + construct ModelNew
+    warmup_s: float = 600.0          # the first forward: Triton compiles and autotunes in it
     step_s: float = 120.0            # any one request to a worker (a trial, a timing round)
     max_message_mb: int = 4096       # largest reply accepted from a worker
     output_mb: int = 64              # a worker's stdout/stderr beyond this ends it
