@@ -110,7 +110,7 @@ def compile_error(e: BaseException, solution_file: str | Path) -> Optional[str]:
             return None
         return f"Triton (interpreter): {type(cause).__name__}: {cause}{_where(cause, solution_file)}"
     if isinstance(e, (CompilationError, PTXASError, OutOfResources)):
-        return f"Triton: {e}"
+        return f"Triton: {e}{_where(e, solution_file)}"   # where: the launch in the solution
     return None
 
 

@@ -10,7 +10,7 @@ import triton.language as tl
 
 
 @triton.jit
-def relu_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+def warmup_relu_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
     tl.store(y_ptr + offs, tl.maximum(tl.load(x_ptr + offs, mask=mask), 0.0), mask=mask)
@@ -27,5 +27,5 @@ class ModelNew(nn.Module):
             return torch.relu(x)
         x = x.contiguous()
         y = torch.empty_like(x)
-        relu_kernel[(triton.cdiv(x.numel(), 4096),)](x, y, x.numel(), BLOCK=4096)
+        warmup_relu_kernel[(triton.cdiv(x.numel(), 4096),)](x, y, x.numel(), BLOCK=4096)
         return y
