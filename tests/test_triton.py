@@ -109,3 +109,47 @@ def test_compile_errors_are_told_from_runtime_errors():
         "Triton: def k():\n  pass\nbad"
     assert "shared memory" in triton_support.compile_error(OutOfResources(1 << 20, 1 << 18, "shared memory"), "x.py")
     assert triton_support.compile_error(RuntimeError("CUDA error"), "x.py") is None
+
+
+KERNEL = '''
+import triton, triton.language as tl
+
+@triton.jit
+def {name}(x_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) + 1.0, mask=offs < n)
+'''
+
+COUNT = '''
+import sys, torch
+from harness import triton_support
+from harness.problem import load_module
+launches = triton_support.Launches()
+launches.install(sys.argv[1])
+own, other = load_module(sys.argv[1], "solution"), load_module(sys.argv[2], "library")
+x = torch.zeros(100)
+own.own_kernel[(1,)](x, 100, BLOCK=128)
+other.library_kernel[(1,)](x, 100, BLOCK=128)
+try:
+    own.own_kernel[(1,)](x, 100, BLOCK=100)   # does not compile: a failed launch ran nothing
+except Exception:
+    pass
+own.own_kernel.warmup(x, 100, BLOCK=128, grid=(1,))   # compiles only
+print(launches.count, sorted(launches.names), float(x[0]))
+'''
+
+
+def test_only_the_solutions_own_completed_launches_count(tmp_path):
+    """Kernels defined elsewhere (torch, a library) and launches that raised are not the
+    solution's custom code running."""
+    import os
+    import subprocess
+    import sys
+    for name in ("own_kernel", "library_kernel"):
+        (tmp_path / f"{name}.py").write_text(KERNEL.format(name=name))
+    r = subprocess.run([sys.executable, "-c", COUNT, str(tmp_path / "own_kernel.py"),
+                        str(tmp_path / "library_kernel.py")], capture_output=True, text=True,
+                       cwd=ROOT, env={**os.environ, "TRITON_INTERPRET": "1", "PYTHONPATH": str(ROOT)},
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["1", "['own_kernel']", "2.0"], r.stdout
