@@ -443,14 +443,14 @@ class Case:
 
         rm, cm = median(rs.device_ms), median(cs.device_ms)
         floor = roofline.floor_ms(probe, peaks)
+        host = INTERPRETER_CLOCK if v.details["kernels"].get("triton_launches") else "host"
         timing = Timing(
             ref_median_ms=rm, cand_median_ms=cm, ref_iqr_ms=iqr(rs.device_ms),
             cand_iqr_ms=iqr(cs.device_ms), ref_ci_ms=median_ci(rs.device_ms),
             cand_ci_ms=median_ci(cs.device_ms), ref_calls=len(rs.device_ms),
             cand_calls=len(cs.device_ms), speedup=rm / cm if cm > 0 else float("inf"),
             speedup_ci=ratio_ci(rs.device_ms, cs.device_ms, t.bootstrap),
-            cache=t.cache, clock=(INTERPRETER_CLOCK if v.details["kernels"].get("triton_launches")
-                                  else "host") if self.dev.device == "cpu" else
+            cache=t.cache, clock=host if self.dev.device == "cpu" else
             ("cuda_graph" if graph else "cuda_events"),
             rounds=rounds, converged=converged, overhead_ms=probe["overhead_ms"], floor_ms=floor,
             speed_of_light=floor / cm if cm > 0 else None, seconds=round(time.monotonic() - start, 3))

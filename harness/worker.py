@@ -411,7 +411,7 @@ def _watch_parent() -> None:
 def main() -> None:
     _watch_parent()
     role, rfd, wfd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel])
+    guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel, triton_support])
     runner = Runner(role, guard)
     handlers = {"load": runner.load, "warm": runner.warm, "run": runner.run, "time": runner.time,
                 "ordered": runner.ordered, "probe": runner.probe, "finish": runner.finish,
