@@ -20,6 +20,7 @@ from typing import Optional
 
 import torch
 
+from . import triton_support
 from .proc import Worker, WorkerFailed
 from .verdict import Outcome
 
@@ -91,7 +92,9 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
             stale.unlink(missing_ok=True)
         ext_dir.mkdir(parents=True, exist_ok=True)
         scratch = cache_dir / "scratch" / f"build-{uuid.uuid4().hex[:12]}"
-        env = {"TORCH_EXTENSIONS_DIR": str(ext_dir), "MAX_JOBS": str(jobs)}
+        env = {"TORCH_EXTENSIONS_DIR": str(ext_dir), "MAX_JOBS": str(jobs),
+               "TRITON_CACHE_DIR": str(triton_support.cache_dir(ext_dir)),
+               **triton_support.spawn_env(device)}
         if cuda_arch:
             env["TORCH_CUDA_ARCH_LIST"] = cuda_arch
         if device == "cpu":

@@ -28,7 +28,7 @@ from .problem import ProblemError, file_hash
 from .proc import Worker, WorkerFailed, device_env
 from .store import Store
 from .timing import Schedule, Side, interleave, iqr, median, median_ci, ratio_ci, seed_source
-from .verdict import UNSYNCED_WORK, WEAK_PROBLEM, Errors, Outcome, Timing, Verdict
+from .verdict import INTERPRETER_CLOCK, UNSYNCED_WORK, WEAK_PROBLEM, Errors, Outcome, Timing, Verdict
 
 MAX_SOLUTION_BYTES = 4 << 20
 _KERNEL_DEF = re.compile(r"__global__\s+(?:__launch_bounds__\s*\([^)]*\)\s*)?(?:static\s+)?"
@@ -240,7 +240,8 @@ class Case:
         v.seeds = seeds
         trial_seeds = seeds["trials"] + ([seeds["reuse"]] if seeds["reuse"] else [])
         load = {"op": "load", "problem": str(self.problem.resolve()), "device": device,
-                "init_seed": seeds["init"], "warm_seed": seeds["warm"]}
+                "init_seed": seeds["init"]}
+        warm = {"op": "warm", "seed": seeds["warm"]}
         run = {"op": "run", "seeds": trial_seeds, "reuse": bool(seeds["reuse"]),
                "delay_s": cfg.check.unsynced_delay_s}
 
@@ -256,6 +257,8 @@ class Case:
         try:
             self._ask(ref, load, cfg.limits.load_s, "reference load")
             ref_s["load"] = self.last_s
+            self._ask(ref, warm, cfg.limits.step_s, "reference warm-up")
+            ref_s["warm"] = self.last_s
             ref_trials = self._ask(ref, {**run, "profile": False}, cfg.limits.step_s, "reference run")["trials"]
             ref_s["run"] = self.last_s
             if seeds["ordered"]:
@@ -275,12 +278,11 @@ class Case:
         info = self._ask(cand, {**load, "solution": str(code_file), "ext_dir": str(ext_dir),
                            "write_roots": [str(cand.scratch), str(ext_dir)],
                            "forbidden": [str(self.cache_dir)] + [str(Path(s).resolve()) for s in store],
-                           "allowed_reads": [str(ext_dir), str(cand.scratch)], "warm": False},
+                           "allowed_reads": [str(ext_dir), str(cand.scratch)]},
                     cfg.limits.load_s, "load")
         # The first call may compile kernels (a JIT's first launch): allowed more, and never timed.
         jit = cfg.limits.jit_s if _TRITON_DEF.search(src.code) else 0.0
-        self._ask(cand, {"op": "warm", "warm_seed": seeds["warm"]}, self._limit(ref_s["run"]) + jit,
-                  "first forward")
+        self._ask(cand, warm, self._limit(ref_s["warm"]) + jit, "warm-up")
         try:
             cand_trials = self._ask(cand, {**run, "profile": self.dev.device != "cpu"},
                                     self._limit(ref_s["run"]), "forward")["trials"]
@@ -315,9 +317,11 @@ class Case:
                 failure = f"{label}: {m.message}"
         v.errors = worst
         findings, v.details["kernels"] = judge.custom_kernel(
-            kernel_names(code), cand_trials[0]["obs"].get("kernels", []),
-            sum(c["obs"].get("ext_calls", 0) for c in cand_trials), info.get("extensions") or [],
-            on_gpu=self.dev.device != "cpu")
+            kernel_names(code) | set(cand_trials[-1]["obs"].get("triton_kernels", [])),
+            cand_trials[0]["obs"].get("kernels", []),
+            sum(c["obs"].get("ext_calls", 0) for c in cand_trials),
+            sum(c["obs"].get("triton_launches", 0) for c in cand_trials),
+            info.get("extensions") or [], on_gpu=self.dev.device != "cpu")
         v.note(findings)
         if failure:
             raise CaseEnd(Outcome.INCORRECT, failure)
@@ -403,13 +407,14 @@ class Case:
 
         rm, cm = median(rs.device_ms), median(cs.device_ms)
         floor, work = roofline.floor_ms(probe, peaks), roofline.reference_work_ms(probe, peaks)
+        host = INTERPRETER_CLOCK if v.details["kernels"].get("triton_launches") else "host"
         timing = Timing(
             ref_median_ms=rm, cand_median_ms=cm, ref_iqr_ms=iqr(rs.device_ms),
             cand_iqr_ms=iqr(cs.device_ms), ref_ci_ms=median_ci(rs.device_ms),
             cand_ci_ms=median_ci(cs.device_ms), ref_calls=len(rs.device_ms),
             cand_calls=len(cs.device_ms), speedup=rm / cm if cm > 0 else float("inf"),
             speedup_ci=ratio_ci(rs.device_ms, cs.device_ms, t.bootstrap),
-            cache=t.cache, clock="host" if self.dev.device == "cpu" else
+            cache=t.cache, clock=host if self.dev.device == "cpu" else
             ("cuda_graph" if graph else "cuda_events"),
             rounds=rounds, converged=converged, overhead_ms=probe["overhead_ms"], floor_ms=floor,
             reference_work_ms=work, speed_of_light=work / cm if cm > 0 else None, seconds=round(time.monotonic() - start, 3))

@@ -146,12 +146,12 @@ class LimitsCfg:
     same request, so a hang costs seconds on a fast problem and a loaded machine (which slows
     both sides alike) cannot fail an honest kernel."""
     build_s: float = 600.0
-    load_s: float = 120.0            # import + construct (the reference: + its first call)
+    load_s: float = 120.0            # import + construct ModelNew (or the reference's Model)
     step_s: float = 120.0            # any one request to the reference worker
     cand_floor_s: float = 10.0       # a candidate request gets at least this long...
     cand_factor: float = 20.0        # ...or this many times the reference's same request
-    jit_s: float = 120.0             # more for the first call of a solution that compiles its
-                                     # kernels on first launch (Triton, autotuning)
+    jit_s: float = 300.0             # more for the first call (warm-up) of a solution that
+                                     # compiles its kernels on first launch (Triton, autotuning)
     probe_s: float = 300.0           # reference probe: work counts, device peaks (once per device)
     compile_s: float = 600.0         # the first torch.compile'd round (timing.compile_baseline)
     finish_s: float = 30.0           # the candidate's closing report

@@ -65,13 +65,16 @@ def own_kernels(defined: Iterable[str], ran: Iterable[str]) -> list[str]:
 
 
 def custom_kernel(defined: Iterable[str], kernels: Sequence[tuple[str, float]], ext_calls: int,
-                  extensions: Sequence[str], on_gpu: bool) -> tuple[list[Finding], dict[str, Any]]:
+                  triton_launches: int, extensions: Sequence[str],
+                  on_gpu: bool) -> tuple[list[Finding], dict[str, Any]]:
     """Did forward run any code of the solution's own? On a GPU the profiler's kernel names
     answer when the solution defines kernels; otherwise (CPU, or kernels defined in a way the
-    names do not show) the calls into its own extension modules do."""
+    names do not show) calls into its own extension modules or launches of its own Triton
+    kernels do: either proves it (a mixed solution may use both)."""
     own = sorted(set(defined))
     ran = [k for k, _ in kernels]
-    details: dict[str, Any] = {"defined": own, "ran": ran[:20], "extension_calls": ext_calls}
+    details: dict[str, Any] = {"defined": own, "ran": ran[:20], "extension_calls": ext_calls,
+                               "triton_launches": triton_launches}
     if on_gpu and own:
         matched = own_kernels(own, ran)
         if not matched:
@@ -80,9 +83,10 @@ def custom_kernel(defined: Iterable[str], kernels: Sequence[tuple[str, float]], 
         total = sum(t for _, t in kernels) or 1.0
         details["own_share"] = round(sum(t for k, t in kernels if k in matched) / total, 4)
         return [], details
-    if ext_calls == 0:
+    if ext_calls == 0 and triton_launches == 0:
         return [Finding(NO_CUSTOM_KERNEL, "forward made no call into the solution's own extension"
-                        + (f" ({', '.join(extensions)})" if extensions else " (none was loaded)"))], details
+                        + (f" ({', '.join(extensions)})" if extensions else " (none was loaded)")
+                        + " and launched none of its own Triton kernels")], details
     return [], details
 
 

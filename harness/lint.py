@@ -83,8 +83,9 @@ def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
         res.problems.append(str(e).split(": ", 1)[-1])
         return res
     try:
-        _ask(w, {"op": "load", "problem": str(path.resolve()), "device": device, "init_seed": 1,
-                 "warm_seed": 2}, cfg.limits.load_s)
+        _ask(w, {"op": "load", "problem": str(path.resolve()), "device": device, "init_seed": 1},
+             cfg.limits.load_s)
+        _ask(w, {"op": "warm", "seed": 2}, cfg.limits.step_s)
         seeds = [11, 11] + [100 + i for i in range(max(2, cfg.seeds))]
         trials = _ask(w, {"op": "run", "seeds": seeds, "reuse": False, "delay_s": 0.0,
                           "profile": False}, cfg.limits.step_s)["trials"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from . import channel
+from . import channel, triton_support
 
 HARNESS_ROOT = str(Path(__file__).resolve().parent.parent)
 
@@ -42,7 +42,8 @@ def device_env(device: str, cpu_threads: int) -> tuple[dict[str, str], str]:
     """A worker's environment for `device` (cpu | cuda:N), and the device's name inside it."""
     if device == "cpu":
         n = str(cpu_threads)
-        return {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n}, "cpu"
+        return {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n,
+                **triton_support.spawn_env(device)}, "cpu"
     return {"CUDA_VISIBLE_DEVICES": device.split(":")[1]}, "cuda:0"
 
 

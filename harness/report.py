@@ -32,10 +32,14 @@ def render_text(v: Verdict) -> str:
                      f"{t.ref_calls} calls)")
         lines.append(f"candidate {_ms(t.cand_median_ms)} median (IQR {_ms(t.cand_iqr_ms)}, "
                      f"{t.cand_calls} calls)")
-        about = "~1x: " if v.speedup_uncertain else ""
-        lines.append(f"speedup   {about}{t.speedup:.3f}x  (95% CI {t.speedup_ci[0]:.3f}-"
-                     f"{t.speedup_ci[1]:.3f}; {t.cache} cache, {t.clock}, "
-                     f"{'converged' if t.converged else 'budget spent'})")
+        if v.speedup is None:
+            lines.append(f"speedup   none: {t.clock} (the candidate's Triton kernels ran in Triton's "
+                         "interpreter; its times say nothing about them)")
+        else:
+            about = "~1x: " if v.speedup_uncertain else ""
+            lines.append(f"speedup   {about}{t.speedup:.3f}x  (95% CI {t.speedup_ci[0]:.3f}-"
+                         f"{t.speedup_ci[1]:.3f}; {t.cache} cache, {t.clock}, "
+                         f"{'converged' if t.converged else 'budget spent'})")
         if t.floor_ms:
             lines.append(f"roofline  floor {_ms(t.floor_ms)}; candidate at "
                          f"{100 * (t.speed_of_light or 0):.1f}% of speed of light")

@@ -77,9 +77,16 @@ class Errors:
     trial: int = -1
 
 
+INTERPRETER_CLOCK = "triton_interpreter"
+
+
 @dataclass
 class Timing:
-    """Side-by-side timing summary. Times are milliseconds."""
+    """Side-by-side timing summary. Times are milliseconds.
+
+    clock `triton_interpreter`: the candidate's Triton kernels ran in Triton's CPU interpreter
+    (device=cpu), so its times say nothing about the kernels: the verdict has no speedup.
+    """
     ref_median_ms: float
     cand_median_ms: float
     ref_iqr_ms: float
@@ -91,7 +98,7 @@ class Timing:
     speedup: float
     speedup_ci: tuple[float, float]
     cache: str                       # cold | rotate | warm
-    clock: str                       # cuda_events | host
+    clock: str                       # cuda_events | cuda_graph | host | triton_interpreter
     rounds: int = 0
     converged: bool = False          # every median's CI reached the target before the budget
     overhead_ms: Optional[float] = None       # empty-forward floor
@@ -127,7 +134,10 @@ class Verdict:
 
     @property
     def speedup(self) -> Optional[float]:
-        return self.timing.speedup if self.timing else None
+        """None when untimed, or timed in Triton's interpreter (no board may rank that time)."""
+        if self.timing is None or self.timing.clock == INTERPRETER_CLOCK:
+            return None
+        return self.timing.speedup
 
     @property
     def win(self) -> bool:

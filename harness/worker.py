@@ -19,7 +19,7 @@ import torch
 import torch._dynamo  # noqa: F401  (wraps torch.manual_seed on import: before the snapshot, not after)
 import torch.profiler  # noqa: F401
 
-from . import channel, sandbox, timing
+from . import channel, sandbox, timing, triton_support
 from .problem import load_module, load_problem
 
 _seed_torch = torch.manual_seed
@@ -123,6 +123,8 @@ class Runner:
         self.calls: dict[tuple, Callable[[], Any]] = {}
         self.compiled: Optional[Callable] = None
         self.last_inputs: Optional[list[Any]] = None
+        self.solution = ""
+        self.launches = triton_support.Launches()
 
     # -- requests ----------------------------------------------------------------------------
     def load(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +141,10 @@ class Runner:
         if self.role == "candidate":
             # Set here, not at spawn: a worker may be started before its case is known.
             os.environ["TORCH_EXTENSIONS_DIR"] = msg["ext_dir"]
+            os.environ["TRITON_CACHE_DIR"] = str(triton_support.cache_dir(msg["ext_dir"]))
+            self.solution = msg["solution"]
             self.guard.count_extension_calls()
+            self.launches.install(msg["solution"])
             self.guard.arm(msg["write_roots"], msg["forbidden"], msg["allowed_reads"])
             try:
                 mod = load_module(msg["solution"], "solution")
@@ -160,22 +165,26 @@ class Runner:
         info: dict[str, Any] = {"ok": True, "extensions": list(self.guard.extensions)}
         if self.device.type == "cuda":
             info["device_name"] = torch.cuda.get_device_name(self.device)
-        if msg.get("warm", True):
-            info.update(self.warm(msg))
         return info
 
     def warm(self, msg: dict[str, Any]) -> dict[str, Any]:
-        """One untracked call first: lazy thread pools, CUDA handles, a JIT's first-launch
-        compile and (for the candidate on a GPU) the profiler's own threads start here, not
-        inside a trial that counts threads or a request limited by the reference's time."""
+        """One untracked call, under its own limit: Triton compiles and autotunes here; lazy
+        thread pools, CUDA handles and (for the candidate on a GPU) the profiler's own threads
+        start here, not inside a trial that counts threads or a call that is timed."""
         assert self.model is not None
-        with torch.no_grad():
-            if self.role == "candidate" and self.device.type == "cuda":
-                with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]):
-                    self.model(*self._inputs(msg["warm_seed"]))
-            else:
-                self.model(*self._inputs(msg["warm_seed"]))
-        timing.Clock(self.device, "warm").sync()
+        try:
+            with torch.no_grad():
+                if self.role == "candidate" and self.device.type == "cuda":
+                    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]):
+                        self.model(*self._inputs(msg["seed"]))
+                else:
+                    self.model(*self._inputs(msg["seed"]))
+            timing.Clock(self.device, "warm").sync()
+        except Exception as e:
+            why = triton_support.compile_error(e, self.solution)
+            if why is None:
+                raise
+            return {"error": why, "kind": "compile"}
         return {"ok": True}
 
     def run(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -312,7 +321,7 @@ class Runner:
         self.last_inputs = inputs
         snapshot = _map(inputs, lambda t: _clone(t))
         obs: dict[str, Any] = {"checksum": _checksum(inputs)}
-        threads0, calls0 = sandbox.thread_count(), self.guard.ext_calls
+        threads0, calls0, launches0 = sandbox.thread_count(), self.guard.ext_calls, self.launches.count
         clock = timing.Clock(self.device, "warm")
         prof = None
         with torch.no_grad():
@@ -327,6 +336,8 @@ class Runner:
                 if prof is not None:
                     prof.__exit__(None, None, None)
         obs["ext_calls"] = self.guard.ext_calls - calls0
+        obs["triton_launches"] = self.launches.count - launches0
+        obs["triton_kernels"] = sorted(self.launches.names)
         if prof is not None:
             obs["kernels"] = _kernel_times(prof)
         obs["threads_after"] = sandbox.thread_count() - threads0
@@ -400,10 +411,10 @@ def _watch_parent() -> None:
 def main() -> None:
     _watch_parent()
     role, rfd, wfd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel])
+    guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel, triton_support])
     runner = Runner(role, guard)
-    handlers = {"load": runner.load, "warm": runner.warm, "run": runner.run, "time": runner.time, "ordered": runner.ordered,
-                "probe": runner.probe, "finish": runner.finish,
+    handlers = {"load": runner.load, "warm": runner.warm, "run": runner.run, "time": runner.time,
+                "ordered": runner.ordered, "probe": runner.probe, "finish": runner.finish,
                 "build": lambda m: build(m, guard)}
     while True:
         try:

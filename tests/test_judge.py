@@ -42,22 +42,24 @@ def test_what_the_reference_does_too_is_not_held_against_the_candidate(key):
 def test_gpu_kernel_proof_matches_mangled_names_and_reports_share():
     found, details = judge.custom_kernel(
         {"relu_kernel"}, [("void relu_kernel<float>(float*, int)", 3.0), ("vectorized_copy", 1.0)],
-        ext_calls=1, extensions=["ext"], on_gpu=True)
+        ext_calls=1, triton_launches=0, extensions=["ext"], on_gpu=True)
     assert found == [] and details["own_share"] == 0.75
 
 
 def test_gpu_kernel_defined_but_not_launched():
     found, _ = judge.custom_kernel({"relu_kernel"}, [("at::native::relu_kernel_impl", 1.0)],
-                                   ext_calls=3, extensions=["ext"], on_gpu=True)
+                                   ext_calls=3, triton_launches=0, extensions=["ext"], on_gpu=True)
     # "relu_kernel_impl" contains relu_kernel but not as a word: torch's kernel, not the solution's
     assert names(found) == ["no_custom_kernel"]
 
 
-def test_cpu_proof_is_calls_into_the_own_extension():
-    assert judge.custom_kernel(set(), [], ext_calls=6, extensions=["e"], on_gpu=False)[0] == []
-    found, _ = judge.custom_kernel(set(), [], ext_calls=0, extensions=["e"], on_gpu=False)
+def test_cpu_proof_is_calls_into_the_own_extension_or_triton_launches():
+    assert judge.custom_kernel(set(), [], 6, 0, ["e"], on_gpu=False)[0] == []
+    assert judge.custom_kernel({"k"}, [], 0, 3, [], on_gpu=False)[0] == []   # Triton (interpreter)
+    assert judge.custom_kernel({"k"}, [], 2, 3, ["e"], on_gpu=False)[0] == []   # mixed
+    found, _ = judge.custom_kernel(set(), [], 0, 0, ["e"], on_gpu=False)
     assert names(found) == ["no_custom_kernel"] and "(e)" in found[0].why
-    found, _ = judge.custom_kernel(set(), [], ext_calls=0, extensions=[], on_gpu=False)
+    found, _ = judge.custom_kernel(set(), [], 0, 0, [], on_gpu=False)
     assert "none was loaded" in found[0].why
 
 

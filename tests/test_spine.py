@@ -142,9 +142,9 @@ def test_worker_answers_every_request_the_runner_sends(tmp_path):
     from harness.proc import Worker
     w = Worker("reference", tmp_path / "w", {"CUDA_VISIBLE_DEVICES": ""})
     try:
-        load = w.request({"op": "load", "problem": str(SMALL), "device": "cpu", "init_seed": 1,
-                          "warm_seed": 2}, 120)
+        load = w.request({"op": "load", "problem": str(SMALL), "device": "cpu", "init_seed": 1}, 120)
         assert load.get("ok"), load
+        assert w.request({"op": "warm", "seed": 2}, 60).get("ok")
         run = w.request({"op": "run", "seeds": [5], "reuse": False, "delay_s": 0.0,
                          "profile": False}, 60)
         ordered = w.request({"op": "ordered", "seed": 5}, 60)
