@@ -72,6 +72,8 @@ class Service:
         self.draining = False
         self.listeners: list[Callable[[], None]] = []
         self._cfgs: dict[str, Any] = {}
+        self._prepare_lock = threading.Lock()
+        self._problems_ok: set[str] = set()          # problem hashes that passed check_file
         self._closed = threading.Event()
         self.restored = self._restore()
         self._collector = threading.Thread(target=self._collect, daemon=True, name="collect")
@@ -93,18 +95,23 @@ class Service:
             raise RequestError(400, f"jobs[{i}].{e}") from None
         cache = Path(self.cfg.cache_dir)
         problem = stash_problem(spec.problem, cache)
-        try:
-            check_file(problem)
-        except ProblemError as e:
-            raise RequestError(400, f"jobs[{i}].problem: {str(e).split(': ', 1)[-1]}") from None
+        problem_hash = hashlib.sha256(spec.problem.encode()).hexdigest()
+        if problem_hash not in self._problems_ok:
+            try:
+                check_file(problem)
+            except ProblemError as e:
+                raise RequestError(400, f"jobs[{i}].problem: {str(e).split(': ', 1)[-1]}") from None
+            self._problems_ok.add(problem_hash)
         solution = stash_solution(spec.solution, cache)
-        key = (hashlib.sha256(spec.problem.encode()).hexdigest(), read_solution(solution).hash,
-               self.hardware, config_hash(cfg))
+        key = (problem_hash, read_solution(solution).hash, self.hardware, config_hash(cfg))
         return Prepared(problem, solution, spec.overrides, cfg, key)
 
     def submit(self, specs: list[JobSpec], client: str) -> list[str]:
         """Acknowledged (written) all together, or refused with a RequestError."""
-        jobs = [self.prepare(i, s) for i, s in enumerate(specs)]
+        # One request's inputs at a time: CPython 3.11's ast.parse is not safe in concurrent
+        # threads (check_file), and the config cache is shared.
+        with self._prepare_lock:
+            jobs = [self.prepare(i, s) for i, s in enumerate(specs)]
         ids = [uuid.uuid4().hex for _ in jobs]
         with self.lock:
             if self.draining:
