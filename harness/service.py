@@ -12,10 +12,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -36,9 +37,15 @@ Key = tuple[str, str, str, str]   # problem hash, solution hash, hardware, confi
 
 @dataclass
 class Unit:
-    """One unit of work in the engine and the open jobs it will answer."""
-    task_id: str
+    """One unit of work and the open jobs it will answer; `fed` once handed to the engine."""
+    task: Task
+    client: str
     jobs: set[str] = field(default_factory=set)
+    fed: bool = False
+
+    @property
+    def task_id(self) -> str:
+        return self.task.key   # type: ignore[return-value]
 
 
 @dataclass
@@ -64,6 +71,12 @@ class Service:
         self.lock = threading.Lock()
         self.engine = Engine(cfg, devices, self.store.path.as_posix())
         self.units: dict[Key, Unit] = {}
+        # Fair share: the engine holds only `ahead` units; the rest wait per client and are fed
+        # round-robin, so one client's thousand jobs do not hold another's ten behind them.
+        self.waiting: dict[str, deque[Key]] = {}
+        self.turns: deque[str] = deque()
+        self.fed = 0
+        self.ahead = (cfg.build_workers or max(1, (os.cpu_count() or 2) - 1)) + 2 * len(devices)
         self.task_key: dict[str, Key] = {}
         self.open: dict[str, tuple[Key, str]] = {}   # job -> (key, client)
         self.pending: Counter = Counter()            # client -> open jobs
@@ -139,12 +152,43 @@ class Service:
     def _queue(self, job: str, client: str, key: Key, problem: Path, solution: Path, cfg: Any) -> None:
         unit = self.units.get(key)
         if unit is None:
-            unit = self.units[key] = Unit(uuid.uuid4().hex)
+            unit = self.units[key] = Unit(Task(uuid.uuid4().hex, problem, solution, cfg), client)
             self.task_key[unit.task_id] = key
-            self.engine.submit(Task(unit.task_id, problem, solution, cfg))
+            if client not in self.waiting:
+                self.waiting[client] = deque()
+                self.turns.append(client)
+            self.waiting[client].append(key)
+            self._feed()
         unit.jobs.add(job)
         self.open[job] = (key, client)
         self.pending[client] += 1
+
+    def _feed(self) -> None:
+        """Hand waiting units to the engine, one client at a time, while it has room."""
+        while self.fed < self.ahead and self.turns:
+            client = self.turns.popleft()
+            unit = self.units[self.waiting[client].popleft()]
+            if self.waiting[client]:
+                self.turns.append(client)
+            else:
+                del self.waiting[client]
+            unit.fed = True
+            self.fed += 1
+            self.engine.submit(unit.task)
+
+    def _drop(self, key: Key) -> Unit:
+        """A unit leaves (answered or cancelled): its room in the engine goes to the next."""
+        unit = self.units.pop(key)
+        self.task_key.pop(unit.task_id, None)
+        if unit.fed:
+            self.fed -= 1
+        else:
+            self.waiting[unit.client].remove(key)
+            if not self.waiting[unit.client]:
+                del self.waiting[unit.client]
+                self.turns.remove(unit.client)
+        self._feed()
+        return unit
 
     def _restore(self) -> int:
         """Queue again every job the store says is open (a restart after a kill)."""
@@ -177,12 +221,11 @@ class Service:
             except queue.Empty:
                 continue
             with self.lock:
-                key = self.task_key.pop(task_id, None)
-                unit = self.units.get(key) if key else None
-                if unit is None or unit.task_id != task_id:
+                key = self.task_key.get(task_id)
+                if key is None:
                     continue   # every job of it was cancelled
+                unit = self._drop(key)
                 self.store.record_for_jobs(v, sorted(unit.jobs))
-                del self.units[key]
                 for j in unit.jobs:
                     self._close_job(j)
             self._wake()
@@ -212,9 +255,9 @@ class Service:
             unit.jobs.discard(job)
             self._close_job(job)
             if not unit.jobs:
-                del self.units[key]
-                self.task_key.pop(unit.task_id, None)
-                self.engine.cancel(unit.task_id)
+                self._drop(key)
+                if unit.fed:
+                    self.engine.cancel(unit.task_id)
         self._wake()
         return "cancelled"
 
@@ -240,7 +283,7 @@ class Service:
         with self.lock:
             counts = self.store.job_counts()
             clients = dict(self.pending)
-        return {**self.health(), "jobs": counts, "clients": clients,
+        return {**self.health(), "jobs": counts, "clients": clients, "in_engine": self.fed,
                 "restored_at_start": self.restored, "build_s": round(self.engine.build_s, 3),
                 "eval_s": round(self.engine.eval_s, 3)}
 

@@ -198,6 +198,18 @@ def test_submit_stream_twins_store_hits_and_cancel(servers):
     assert dict(s.rows("select state, count(*) from jobs group by state")) == {"done": 4, "cancelled": 1}
 
 
+def test_clients_take_turns(servers):
+    s = servers("fair")   # one build worker, one evaluator: the engine holds 3 units at a time
+    a, b = Client(s.url, name="a"), Client(s.url, name="b")
+    ja = a.submit_many([(PROBLEM, TORCH_ONLY)], **FAST)
+    ja += a.submit_many([(PROBLEM, no_code(500 + i)) for i in range(6)])
+    jb = b.submit(PROBLEM, no_code(600))   # while a's first case runs, 6 of a's jobs behind it
+    assert len(dict(a.results(ja, timeout=300))) == 7 and len(list(b.results([jb], timeout=60))) == 1
+    order = [j for (j,) in s.rows("select j.job_id from verdicts v join jobs j using (problem_hash, "
+                                  "solution_hash, hardware, config_hash) order by v.rowid")]
+    assert order.index(jb) < order.index(ja[-1]) and order.index(jb) <= 5
+
+
 def test_a_burst_beyond_the_queue_bound_is_told_to_retry(servers):
     s = servers("q", "max_queue=3")
     c = Client(s.url, wait_s=240)
