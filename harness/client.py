@@ -76,6 +76,7 @@ class Client:
         self.timeout, self.wait_s, self.batch = timeout, wait_s, batch
         self.http = self._http()
         self.home: dict[str, str] = {}   # job -> the server that acknowledged it
+        self._max_batch: dict[str, int] = {}
 
     def _http(self) -> httpx.Client:
         return httpx.Client(headers=self.headers, timeout=self.timeout)
@@ -152,12 +153,22 @@ class Client:
                         break
                     groups.setdefault(live[0], []).append(k)
             for server, idx in groups.items():
-                for c in range(0, len(idx), self.batch):
-                    part = idx[c:c + self.batch]
+                size = self._batch_for(server)
+                for c in range(0, len(idx), size):
+                    part = idx[c:c + size]
                     if not self._post_jobs(server, part, items, ids, deadline):
                         dead.add(server)
                         break
         return ids   # type: ignore[return-value]
+
+    def _batch_for(self, server: str) -> int:
+        """Jobs per request: ours, or the server's max_batch if smaller (asked once)."""
+        if server not in self._max_batch:
+            try:
+                self._max_batch[server] = int(self._call("GET", server, "/health").get("max_batch", self.batch))
+            except ServerError:
+                return self.batch   # down: _post_jobs finds out and fails over
+        return max(1, min(self.batch, self._max_batch[server]))
 
     def _post_jobs(self, server: str, part: list[int], items: list[dict], ids: list, deadline: float) -> bool:
         """False when the server is down or draining; raises on a bad request."""

@@ -277,6 +277,7 @@ class Service:
         return {"ok": True, "version": __version__, "device": self.base.device,
                 "hardware": self.hardware, "evaluators": len(self.engine.devices),
                 "queue": len(self.units), "max_queue": self.cfg.max_queue,
+                "max_batch": self.cfg.max_batch,
                 "open_jobs": len(self.open), "draining": self.draining}
 
     def status(self) -> dict[str, Any]:

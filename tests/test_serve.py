@@ -241,7 +241,7 @@ def test_a_burst_beyond_the_queue_bound_is_told_to_retry(servers):
 
 def test_bad_requests_get_a_clear_error_and_reach_no_worker(servers, tmp_path):
     s = servers("bad", "max_solution_kb=1", "max_batch=3", "max_request_mb=0.05",
-                "client_rate=0.001", "client_burst=3", token="sekrit")
+                "client_rate=0.001", "client_burst=4", token="sekrit")
     url, auth = s.url, {"Authorization": "Bearer sekrit"}
 
     def post(path, content=None, **kw):
@@ -276,9 +276,10 @@ def test_bad_requests_get_a_clear_error_and_reach_no_worker(servers, tmp_path):
     for r, status, words in cases:
         assert r.status_code == status and words in r.json()["error"], (r.status_code, r.text)
     assert s.rows("select count(*) from jobs") == [(0,)] and s.rows("select count(*) from verdicts") == [(0,)]
-    # Per-client rate: a burst of 3, then "retry later"; another client is not held back.
+    # Per-client rate: a burst of 4 (sent as 3 + 1: the server's max_batch), then "retry later";
+    # another client is not held back.
     c = Client(url, token="sekrit", name="greedy", wait_s=0)
-    c.submit_many([(PROBLEM, no_code(i)) for i in range(3)])
+    assert len(set(c.submit_many([(PROBLEM, no_code(i)) for i in range(4)]))) == 4
     with pytest.raises(ServerError) as e:
         c.submit(PROBLEM, no_code(9))
     assert e.value.status == 429 and "rate limit" in e.value.message
