@@ -208,6 +208,12 @@ def run(cfg: ServeCfg) -> int:
         Store(cfg.store or "serve.db").close()   # not a store: one line now, not at startup
     except StoreError as e:
         return fail(str(e))
+    try:   # a port in use: one line now, before any job is restored
+        with socket.socket(socket.AF_INET6 if ":" in cfg.host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((cfg.host, cfg.port))
+    except OSError as e:
+        return fail(f"cannot serve on {cfg.host}:{cfg.port}: {e.strerror}")
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: Any) -> None:
@@ -221,7 +227,7 @@ def run(cfg: ServeCfg) -> int:
     server = Server(uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level,
                                    lifespan="on", timeout_keep_alive=30))
     server.run()
-    return 0 if server.started else fail(f"could not serve on {cfg.host}:{cfg.port} (in use?)")
+    return 0
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="serve")

@@ -289,6 +289,9 @@ def test_bad_requests_get_a_clear_error_and_reach_no_worker(servers, tmp_path):
                         f"store={tmp_path / 'x.db'}"], cwd=ROOT, capture_output=True, text=True,
                        env={**os.environ, "KH_SERVE_TOKEN": ""})
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "token" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "harness.serve", f"port={s.port}", "device=cpu",
+                        f"store={tmp_path / 'x.db'}"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "in use" in r.stderr
 
 
 def test_sigkill_under_load_then_restart_answers_every_job_once(servers):
