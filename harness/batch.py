@@ -1,35 +1,32 @@
 """python -m harness.batch: score many (problem, solution) pairs, resumably.
 
-Two stages so that devices never wait for compilers: builds run in parallel on CPU cores, and
-one evaluation worker per GPU (or `eval_workers` on CPU) takes built cases as they come. Only
+The engine (harness/engine.py) keeps devices from waiting for compilers: builds run in parallel
+on CPU cores, and one evaluation worker per GPU (or `eval_workers` on CPU) takes built cases as
+they come. Only
 this process writes the store, one transaction per verdict; a case is skipped when the store
 already judges it, so a batch killed at any moment and started again loses and repeats nothing.
 """
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import sys
-import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import hydra
 from omegaconf import OmegaConf
 
-from . import proc
-from .case import Case as CaseRun, Spares
-from .case import prepare, read_solution
-from .config import BatchCfg, BoardCfg, Prestart, config_hash, register
+from .case import read_solution
+from .config import BatchCfg, BoardCfg, config_hash, register
 from .device import DeviceInfo, resolve
 from .discover import Job, discover, shard_of
+from .engine import Engine, Task, eval_devices
 from .errors import UserError, entry
-from .problem import ProblemError, file_hash
+from .problem import file_hash
 from .store import Store
 from .verdict import Outcome, Verdict
 
@@ -41,9 +38,6 @@ class Stats:
     total: int
     skipped: int = 0
     done: int = 0
-    built: int = 0
-    build_s: float = 0.0
-    eval_s: float = 0.0
     outcomes: Counter = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -85,21 +79,6 @@ def store_path(cfg: BatchCfg) -> str:
     if cfg.num_shards > 1:
         path = path.with_name(f"{path.stem}.shard{cfg.shard}of{cfg.num_shards}{path.suffix}")
     return str(path)
-
-
-def eval_devices(cfg: BatchCfg, base: DeviceInfo) -> list[DeviceInfo]:
-    if base.device == "cpu":
-        return [base] * max(1, cfg.eval_workers)
-    if str(cfg.gpus) == "all":
-        return [resolve(f"cuda:{i}") for i in range(base.count)]
-    return [resolve(f"cuda:{int(g)}") for g in str(cfg.gpus).split(",") if g.strip()]
-
-
-def _problem_failure(job: Job, dev: DeviceInfo, cfg: BatchCfg, message: str) -> Verdict:
-    """The reference itself failed: recorded (never lost), against the problem."""
-    v = CaseRun(job.problem, job.solution, cfg, dev).verdict
-    v.outcome, v.message = Outcome.LOAD_ERROR, f"problem: {message}"
-    return v
 
 
 def run(cfg: BatchCfg) -> int:
@@ -165,70 +144,11 @@ def _dedupe(todo: list[Job], store: Store, hw: str, chash: str, force: bool,
 def _score(todo: list[Job], twins: dict[Job, list[Job]], cfg: BatchCfg, devices: list[DeviceInfo],
            store: Store, run_id: str, stats: Stats, progress: Progress) -> bool:
     """Returns True when interrupted. Only this thread touches the store."""
-    built: "queue.Queue[Optional[tuple[Job, Any]]]" = queue.Queue()
-    results: "queue.Queue[tuple[Job, Verdict]]" = queue.Queue()
-    stop = threading.Event()
-    workers = cfg.build_workers or max(1, (os.cpu_count() or 2) - 1)
-    kind = devices[0].device
+    engine = Engine(cfg, devices, store.path.as_posix())
+    for job in todo:
+        engine.submit(Task(job, job.problem, job.solution, cfg))
+    engine.end_of_input()
 
-    def build_one(job: Job) -> None:
-        if stop.is_set():
-            return
-        t = time.monotonic()
-        try:
-            prepared: Any = prepare(job.solution, cfg, kind)
-        except Exception as e:   # a broken cache folder, a full disk: recorded, not fatal
-            prepared = e
-        stats.build_s += time.monotonic() - t
-        built.put((job, prepared))
-
-    def evaluate_loop(dev: DeviceInfo) -> None:
-        # On a CPU the spare pair's imports would share the cores a case is timed on.
-        ahead = cfg.prestart is Prestart.always or \
-            (cfg.prestart is Prestart.auto and dev.device != "cpu")
-        spares = Spares(cfg, dev) if ahead else None
-        try:
-            _evaluate_all(dev, spares)
-        finally:
-            if spares is not None:
-                spares.close()
-
-    def _evaluate_all(dev: DeviceInfo, spares: Optional[Spares]) -> None:
-        while not stop.is_set():
-            item = built.get()
-            if item is None:
-                built.put(None)   # let the other loops see the end too
-                return
-            job, prepared = item
-            t = time.monotonic()
-            if isinstance(prepared, Exception):
-                v = _problem_failure(job, dev, cfg, f"harness error while building: {prepared}")
-                v.outcome = Outcome.CRASHED
-            else:
-                try:
-                    v = CaseRun(job.problem, job.solution, cfg, dev, store.path.as_posix(), prepared,
-                                spares).run()
-                except ProblemError as e:
-                    v = _problem_failure(job, dev, cfg, str(e))
-            stats.eval_s += time.monotonic() - t
-            if not stop.is_set():
-                results.put((job, v))
-
-    builders = ThreadPoolExecutor(workers, thread_name_prefix="build")
-    futures = [builders.submit(build_one, j) for j in todo]
-    evaluators = [threading.Thread(target=evaluate_loop, args=(d,), daemon=True) for d in devices]
-    for th in evaluators:
-        th.start()
-
-    def end_of_builds() -> None:
-        for f in futures:
-            try:
-                f.result()
-            except Exception:
-                pass
-        built.put(None)
-
-    threading.Thread(target=end_of_builds, daemon=True).start()
     def on_term(*_: Any) -> None:   # a scheduler's preemption ends the batch like Ctrl-C
         raise KeyboardInterrupt
 
@@ -236,9 +156,10 @@ def _score(todo: list[Job], twins: dict[Job, list[Job]], cfg: BatchCfg, devices:
     try:
         while stats.done < stats.total:
             try:
-                job, v = results.get(timeout=0.5)
+                key, v = engine.results.get(timeout=0.5)
+                job = cast(Job, key)
             except queue.Empty:
-                if not any(th.is_alive() for th in evaluators):
+                if not engine.alive():
                     break
                 continue
             store.record(v, job.case, run_id)
@@ -249,13 +170,11 @@ def _score(todo: list[Job], twins: dict[Job, list[Job]], cfg: BatchCfg, devices:
             progress.update(job, v)
         return False
     except KeyboardInterrupt:
-        stop.set()
-        proc.kill_all()
-        builders.shutdown(wait=False, cancel_futures=True)
+        engine.interrupt()
         return True
     finally:
         signal.signal(signal.SIGTERM, old_term)
-        builders.shutdown(wait=False, cancel_futures=True)
+        engine.close()
 
 
 def _summary(stats: Stats, wall: float, path: str, interrupted: bool) -> None:

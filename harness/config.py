@@ -194,7 +194,17 @@ class BoardCfg:
 
 
 @dataclass
-class BatchCfg(EvalCfg):
+class EngineCfg(EvalCfg):
+    """How wide the scoring engine (harness/engine.py) runs: shared by batch and serve."""
+    build_workers: int = 0           # 0: cores - 1 (at least 1)
+    gpus: str = "all"                # all | 0,1,... (device=cuda); one evaluation worker each
+    eval_workers: int = 1            # device=cpu: evaluations at once
+    prestart: Prestart = Prestart.auto   # start the next case's workers while a case runs
+                                         # (they import torch for seconds)
+
+
+@dataclass
+class BatchCfg(EngineCfg):
     """A batch: every eval knob, plus what to score, where, and how wide."""
     solutions: str = "solutions"
     problems: str = "problems"
@@ -203,11 +213,6 @@ class BatchCfg(EvalCfg):
     select: str = "solutions/examples/*"   # glob over solution paths (pairs layout)
     label: Optional[str] = None      # run label on the board; default: the solutions folder
     store: Optional[str] = "results.db"
-    build_workers: int = 0           # 0: cores - 1 (at least 1)
-    gpus: str = "all"                # all | 0,1,... (device=cuda); one evaluation worker each
-    eval_workers: int = 1            # device=cpu: evaluations at once
-    prestart: Prestart = Prestart.auto   # start the next case's workers while a case runs
-                                         # (they import torch for seconds)
     force: bool = False              # score again what the store already has
     shard: int = 0
     num_shards: int = 1
@@ -232,6 +237,40 @@ class LintCfg:
     limits: LimitsCfg = field(default_factory=LimitsCfg)
 
 
+@dataclass
+class RewardCfg:
+    """The reward of harness/reward.py: 0 unless a clean win, else
+    max(floor, correct + per_doubling * clip(log2(S), -cap, cap)), S the speedup's CI bound."""
+    correct: float = 1.0             # a clean win at the reference's speed (or timing off)
+    per_doubling: float = 1.0        # added per doubling of speed (taken away per halving)
+    cap: float = 4.0                 # log2 speedups beyond +-cap count as +-cap (16x)
+    floor: float = 0.1               # a clean win never scores below this, however slow
+    speedup: str = "lower"           # lower (the 95% CI's lower bound) | median
+
+
+@dataclass
+class ServeCfg(EngineCfg):
+    """python -m harness.serve: the engine behind an HTTP server, jobs durable in the store."""
+    host: str = "127.0.0.1"          # anything but loopback needs a token
+    port: int = 8765
+    token: Optional[str] = None      # required as "Authorization: Bearer ..." when set
+    store: Optional[str] = "serve.db"
+    max_queue: int = 1000            # work units waiting or running (store hits are free)
+    max_batch: int = 500             # jobs in one submit request
+    max_request_mb: float = 32.0     # request body, checked before it is parsed
+    max_solution_kb: int = 512       # one solution's text (UTF-8 bytes)
+    max_problem_kb: int = 512        # one problem's text
+    client_queue: int = 1000         # jobs one client may have waiting
+    client_rate: float = 100.0       # jobs per second one client may submit, sustained...
+    client_burst: int = 1000         # ...and at once (token bucket)
+    overridable: list = field(default_factory=lambda: ["check", "timing", "limits"])
+    retry_after_s: float = 5.0       # what a "full, retry later" answer suggests
+    drain_s: float = 3600.0          # SIGTERM: finish acknowledged work for at most this long
+    keepalive_s: float = 10.0        # a blank line on idle result streams
+    log_level: str = "warning"       # uvicorn's
+    reward: RewardCfg = field(default_factory=RewardCfg)
+
+
 # Keys that change what a verdict says; paths, formats and worker counts do not.
 VERDICT_KEYS = ("device", "check", "timing", "limits")
 
@@ -251,3 +290,4 @@ def register() -> None:
     cs.store(name="board_schema", node=BoardCfg)
     cs.store(name="batch_schema", node=BatchCfg)
     cs.store(name="lint_schema", node=LintCfg)
+    cs.store(name="serve_schema", node=ServeCfg)

@@ -5,6 +5,10 @@ Two tables carry the verdicts. `verdicts` holds one row per scored unit of work,
 and settings is never scored twice. `cases` maps each (run, problem, sample) a batch met to the
 verdict that judges it, so resume is keyed per sample and two samples with identical code both
 count on the board. Each verdict and its case row are written in one transaction.
+
+`jobs` holds the server's acknowledged jobs (harness/service.py): written before a submit is
+answered, marked done in the transaction that writes its verdict, so a server killed at any
+moment re-queues exactly the jobs that have no verdict yet.
 """
 from __future__ import annotations
 
@@ -66,6 +70,21 @@ CREATE TABLE IF NOT EXISTS ref_timings (
     created TEXT NOT NULL,
     PRIMARY KEY (problem_hash, hardware, torch, timing_hash)
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    client TEXT NOT NULL,
+    state TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    solution TEXT NOT NULL,
+    overrides TEXT NOT NULL,
+    problem_hash TEXT NOT NULL,
+    solution_hash TEXT NOT NULL,
+    hardware TEXT NOT NULL,
+    config_hash TEXT NOT NULL,
+    submitted TEXT NOT NULL,
+    finished TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_open ON jobs (state, problem_hash, solution_hash);
 """
 
 
@@ -86,12 +105,32 @@ class Case:
     level: Optional[int] = None
 
 
+@dataclass
+class JobRow:
+    """One acknowledged server job; `key` is its verdict's (problem, solution, hardware, config)."""
+    job_id: str
+    client: str
+    state: str                       # queued | done | cancelled
+    problem: str                     # stored problem file
+    solution: str                    # stored solution file
+    overrides: str                   # JSON of the job's config overrides
+    key: tuple[str, str, str, str]
+    submitted: str
+    finished: Optional[str] = None
+
+    @classmethod
+    def from_row(cls, r: tuple) -> "JobRow":
+        return cls(r[0], r[1], r[2], r[3], r[4], r[5], (r[6], r[7], r[8], r[9]), r[10], r[11])
+
+
 class Store:
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, threads: bool = False):
+        """threads: the connection may be used from several threads (the caller serialises)."""
         self.path = Path(path)
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
+        self.db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None,
+                                  check_same_thread=not threads)
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
@@ -203,6 +242,64 @@ class Store:
                             (problem_hash, hardware, torch_version, timing_hash,
                              json.dumps(summary), now()))
 
+    # -- server jobs ------------------------------------------------------------------------------
+    def add_jobs(self, rows: list["JobRow"]) -> None:
+        """All of one submit in one transaction: acknowledged together or not at all."""
+        with self._tx():
+            self.db.executemany(
+                "INSERT INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(r.job_id, r.client, r.state, r.problem, r.solution, r.overrides, *r.key,
+                  r.submitted, r.finished) for r in rows])
+
+    def record_for_jobs(self, v: Verdict, job_ids: list[str]) -> int:
+        """Write a verdict and mark the open jobs it answers done, atomically (their key follows
+        the verdict's); returns how many jobs it answered."""
+        key = (v.problem_hash, v.solution_hash, v.hardware, v.config_hash)
+        with self._tx():
+            self.db.execute(
+                "INSERT OR REPLACE INTO verdicts VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*key, v.problem, v.solution, v.outcome.value, json.dumps(v.flags), v.speedup,
+                 v.to_json(), v.created or now(), None))
+            return self._mark_done(key, job_ids)
+
+    def mark_done(self, key: tuple[str, str, str, str], job_ids: list[str]) -> int:
+        """Open jobs answered by a verdict the store has already."""
+        with self._tx():
+            return self._mark_done(key, job_ids)
+
+    def _mark_done(self, key: tuple[str, str, str, str], job_ids: list[str]) -> int:
+        return self.db.executemany(
+            "UPDATE jobs SET state='done', finished=?, problem_hash=?, solution_hash=?, "
+            "hardware=?, config_hash=? WHERE job_id=? AND state='queued'",
+            [(now(), *key, j) for j in job_ids]).rowcount
+
+    def cancel_job(self, job_id: str) -> bool:
+        with self._tx():
+            return self.db.execute("UPDATE jobs SET state='cancelled', finished=? WHERE job_id=? "
+                                   "AND state='queued'", (now(), job_id)).rowcount == 1
+
+    def open_jobs(self) -> list["JobRow"]:
+        cur = self.db.execute("SELECT * FROM jobs WHERE state='queued' ORDER BY submitted, rowid")
+        return [JobRow.from_row(r) for r in cur.fetchall()]
+
+    def jobs(self, job_ids: list[str]) -> dict[str, tuple["JobRow", Optional[Verdict]]]:
+        """The named jobs that exist, each with its verdict once done."""
+        found: dict[str, tuple[JobRow, Optional[Verdict]]] = {}
+        for i in range(0, len(job_ids), 500):
+            part = job_ids[i:i + 500]
+            cur = self.db.execute(
+                "SELECT j.*, v.verdict FROM jobs j LEFT JOIN verdicts v ON j.state='done' AND "
+                "v.problem_hash=j.problem_hash AND v.solution_hash=j.solution_hash AND "
+                "v.hardware=j.hardware AND v.config_hash=j.config_hash "
+                f"WHERE j.job_id IN ({','.join('?' * len(part))})", part)
+            for r in cur.fetchall():
+                row = JobRow.from_row(r[:-1])
+                found[row.job_id] = (row, Verdict.from_json(r[-1]) if r[-1] else None)
+        return found
+
+    def job_counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall())
+
     # -- merge ----------------------------------------------------------------------------------
     def merge_from(self, other: str | os.PathLike) -> int:
         """Copy every row of another store in; returns how many verdict rows were added."""
@@ -210,7 +307,7 @@ class Store:
         self.db.execute("ATTACH DATABASE ? AS other", (str(other),))
         try:
             with self._tx():
-                for table in ("runs", "verdicts", "cases", "ref_timings"):
+                for table in ("runs", "verdicts", "cases", "ref_timings"):   # not jobs: a server's own
                     self.db.execute(f"INSERT OR IGNORE INTO {table} SELECT * FROM other.{table}")
         finally:
             self.db.execute("DETACH DATABASE other")

@@ -209,3 +209,8 @@ class Verdict:
     @classmethod
     def from_json(cls, s: str) -> "Verdict":
         return cls.from_dict(json.loads(s))
+
+    def reward(self, cfg: Any = None) -> float:
+        """The training reward (harness/reward.py says exactly what it is); cfg: a RewardCfg."""
+        from .reward import reward
+        return reward(self, cfg)
