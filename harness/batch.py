@@ -22,7 +22,7 @@ from typing import Any, Optional
 import hydra
 from omegaconf import OmegaConf
 
-from . import proc
+from . import isolate, proc
 from .case import Case as CaseRun, Spares
 from .case import prepare, read_solution
 from .config import BatchCfg, BoardCfg, config_hash, register
@@ -111,8 +111,10 @@ def run(cfg: BatchCfg) -> int:
         kind = "cpu" if base.device == "cpu" else "cuda"
         jobs, unmatched = discover(Path(cfg.solutions), Path(cfg.problems), cfg.layout, cfg.label,
                                    Path(cfg.pairs) if cfg.pairs else None, cfg.select, kind)
-    except (DeviceError, DiscoveryError) as e:
+        plan = isolate.plan_for(cfg)
+    except (DeviceError, DiscoveryError, isolate.SandboxUnavailable) as e:
         return fail(str(e))
+    print(f"sandbox: {plan.mode}" + (f" ({plan.reason})" if plan.reason else ""), file=sys.stderr)
     if not 0 <= cfg.shard < cfg.num_shards:
         return fail(f"shard={cfg.shard} is not in 0..{cfg.num_shards - 1}")
     for line in unmatched:

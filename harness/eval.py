@@ -22,6 +22,7 @@ DEFAULT_SOLUTIONS = {"cpu": ROOT / "solutions" / "examples" / "relu_cpp.py",
 
 
 def run(cfg: EvalCfg) -> int:
+    from . import isolate
     from .case import evaluate
     from .device import DeviceError, resolve
     from .problem import ProblemError, check_file
@@ -29,7 +30,8 @@ def run(cfg: EvalCfg) -> int:
 
     try:
         dev = resolve(cfg.device)
-    except DeviceError as e:
+        isolate.plan_for(cfg)
+    except (DeviceError, isolate.SandboxUnavailable) as e:
         return fail(str(e))
     kind = "cpu" if dev.device == "cpu" else "cuda"
     problem = Path(cfg.problem) if cfg.problem else DEFAULT_PROBLEM

@@ -48,7 +48,8 @@ _KILL_CALLS = ("ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd
                "acct", "quotactl", "syslog", "settimeofday", "clock_settime", "adjtimex",
                "clock_adjtime", "sethostname", "setdomainname", "iopl", "ioperm",
                "open_by_handle_at", "name_to_handle_at", "userfaultfd", "lookup_dcookie",
-               "uselib", "vhangup", "fanotify_init")
+               "uselib", "vhangup", "fanotify_init", "io_uring_setup", "io_uring_enter",
+               "io_uring_register")   # io_uring's operations would bypass this very filter
 _NEW_NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000,
                         0x40000000, 0x00000080)   # CLONE_NEW{NS,CGROUP,UTS,IPC,USER,PID,NET,TIME}
 
@@ -302,25 +303,54 @@ def folder(path: Path, under: str = "") -> dict[str, Path]:
     return {prefix + p.name: p for p in sorted(path.iterdir())} if path.is_dir() else {}
 
 
+_TIMES = ".kh-mtimes.json"   # tar keeps times as floats; ninja's deps log compares nanoseconds
+
+
 def pack(items: dict[str, Path]) -> Any:
     """Files and folders as one tar in a uint8 tensor: {name in the tar: path here}. torch's
     build lock files stay behind (a stale one would make the other side wait on it)."""
+    import json
     import torch
+    times: dict[str, int] = {}
+
+    def keep(ti: tarfile.TarInfo) -> Optional[tarfile.TarInfo]:
+        return None if ti.name.endswith("/lock") else ti
+
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, path in items.items():
-            tar.add(str(path), arcname=name, filter=lambda ti: None if ti.name.endswith("/lock") else ti)
+            tar.add(str(path), arcname=name, filter=keep)
+            for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
+                if not p.is_symlink():
+                    times[str(Path(name) / p.relative_to(path))] = p.stat().st_mtime_ns
+        blob = json.dumps(times).encode()
+        info = tarfile.TarInfo(_TIMES)
+        info.size = len(blob)
+        tar.addfile(info, io.BytesIO(blob))
     return torch.frombuffer(bytearray(buf.getvalue()), dtype=torch.uint8)
 
 
 def unpack(blob: Any, dest: str | Path, skip: Iterable[str] = ()) -> None:
-    """Extract a `pack`ed tar under dest; members named in skip are left out. Safe on a hostile
-    tar (tarfile's data filter); timestamps kept, so ninja's up-to-date check holds."""
-    skip = set(skip)
+    """Extract a `pack`ed tar under dest; members whose first part is in skip are left out.
+    Safe on a hostile tar (tarfile's data filter); times restored to the nanosecond, so ninja's
+    up-to-date check holds on the other side."""
+    import json
+    skip = set(skip) | {_TIMES}
+    dest = Path(dest)
     data = bytes(blob.numpy().tobytes()) if hasattr(blob, "numpy") else bytes(blob)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
         members = [m for m in tar.getmembers() if m.name.split("/", 1)[0] not in skip]
         tar.extractall(str(dest), members=members, filter="data")
+        extracted = {os.path.normpath(m.name) for m in members}
+        try:
+            f = tar.extractfile(_TIMES)
+            times = json.loads(f.read()) if f is not None else {}
+        except (KeyError, ValueError):
+            times = {}
+    for name, ns in sorted(times.items(), key=lambda kv: -len(kv[0])):   # files before folders
+        name = os.path.normpath(name)
+        if name in extracted and isinstance(ns, int) and not Path(dest, name).is_symlink():
+            os.utime(dest / name, ns=(ns, ns))
 
 
 # -- seen from outside ------------------------------------------------------------------------
