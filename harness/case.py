@@ -322,8 +322,9 @@ class Case:
         files = isolate.folder(ext_dir, "ext")
         files[f"case/{self.problem.name}"] = self.problem.resolve()
         self._ask(cand, {"op": "stage", "files": isolate.pack(files)}, self.cfg.limits.load_s, "load")
+        inside = [str(cand.scratch), isolate.ROOT]
         return {"problem": f"{isolate.CASE}/{self.problem.name}", "solution": f"{isolate.EXT}/{code_file.name}",
-                "ext_dir": isolate.EXT, "write_roots": [isolate.ROOT], "allowed_reads": [isolate.ROOT]}
+                "ext_dir": isolate.EXT, "write_roots": inside, "allowed_reads": inside}
 
     # -- judging -------------------------------------------------------------------------------------
     def _judge_trials(self, ref_trials: list, cand_trials: list, code: str, info: dict) -> None:

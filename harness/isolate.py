@@ -31,8 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-ROOT = "/kh"                       # the sandbox's only writable place (a tmpfs)
-HOME = f"{ROOT}/home"
+ROOT = "/kh"                       # points into the sandbox's only writable place (a tmpfs)
 EXT = f"{ROOT}/ext"                # the solution's build folder, at the same path in both roles
 CASE = f"{ROOT}/case"              # the problem file, for the candidate
 UID_ENV = "KH_JAIL_UID"
@@ -88,17 +87,15 @@ class Jail:
     gpu: bool
     share_ipc: bool
 
-    def argv(self, inner: list[str]) -> tuple[list[str], tuple[int, ...]]:
-        """bwrap's command line around `inner`, and the fds it must inherit (seccomp's)."""
+    def argv(self, inner: list[str], home: Path) -> tuple[list[str], tuple[int, ...]]:
+        """bwrap's command line around `inner`, and the fds it must inherit (seccomp's). The
+        tmpfs sits at `home`, the worker's scratch path outside, so that a relative path
+        climbing out of it names the runner's folders, as the Python guards expect."""
         args = [self.plan.bwrap, "--die-with-parent", "--new-session", "--unshare-pid",
                 "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
         if not self.share_ipc:
             args.append("--unshare-ipc")
-        args += _root_binds(self.gpu)
-        args += ["--perms", "1777", "--size", str(self.tmpfs_mb << 20), "--tmpfs", ROOT,
-                 "--perms", "0777", "--dir", HOME, "--perms", "0777", "--dir", f"{HOME}/tmp",
-                 "--perms", "0777", "--dir", EXT, "--perms", "0777", "--dir", CASE,
-                 "--symlink", f"{HOME}/tmp", "/tmp", "--remount-ro", "/", "--chdir", HOME]
+        args += _root(self.gpu, str(home), self.tmpfs_mb)
         fds: tuple[int, ...] = ()
         if self.plan.seccomp is not None:
             r, w = os.pipe()
@@ -108,10 +105,10 @@ class Jail:
             fds = (r,)
         return args + ["--"] + inner, fds
 
-    def env(self) -> dict[str, str]:
+    def env(self, home: Path) -> dict[str, str]:
         path = os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
                                + ([f"{os.environ['CUDA_HOME']}/bin"] if os.environ.get("CUDA_HOME") else []))
-        return {"HOME": HOME, "TMPDIR": f"{HOME}/tmp", "PATH": path,
+        return {"HOME": str(home), "TMPDIR": f"{home}/tmp", "PATH": path,
                 UID_ENV: str(1_000_000 + secrets.randbelow(1 << 24))}
 
     def rlimits(self) -> list[tuple[int, int]]:
@@ -150,30 +147,21 @@ def _harness_dir() -> str:
     return str(Path(__file__).resolve().parent)
 
 
-def _root_binds(gpu: bool) -> list[str]:
-    """Read-only system folders, Python environment and harness package; nothing else."""
+def _root(gpu: bool, home: str, tmpfs_mb: int) -> list[str]:
+    """The sandbox's filesystem: read-only system folders, Python environment and harness
+    package; /dev's basics (and the GPU's); one tmpfs at `home`, with /kh pointing into it."""
     args: list[str] = []
-    made: set[str] = set()
-
-    def parents(path: str) -> None:   # bwrap would make them 0700: the worker's uid needs 0755
-        parts = Path(path).parts[1:-1]
-        for i in range(len(parts)):
-            d = "/" + "/".join(parts[: i + 1])
-            if d not in made:
-                made.add(d)
-                args.extend(["--perms", "0755", "--dir", d])
-
-    system = []
+    bound: list[str] = []
     for top in _SYSTEM:
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
-            system.append(top)
+            bound.append(top)
             args += ["--ro-bind", top, top]
-    for d in _python_dirs() + [_harness_dir()]:
-        if any(d == s or d.startswith(s + "/") for s in system):
-            continue
-        parents(d)
+    extra = [d for d in _python_dirs() + [_harness_dir()]
+             if not any(d == b or d.startswith(b + "/") for b in bound)]
+    args += _parents(extra + [home], bound)
+    for d in extra:
         args += ["--ro-bind", d, d]
     args += ["--ro-bind-try", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(256 << 20), "--tmpfs", "/dev/shm"]
@@ -181,6 +169,28 @@ def _root_binds(gpu: bool) -> list[str]:
         for pattern in _GPU_DEVICES:
             for dev in sorted(glob.glob(pattern)):
                 args += ["--dev-bind", dev, dev]
+    kh = f"{home}/.kh"
+    args += ["--perms", "1777", "--size", str(tmpfs_mb << 20), "--tmpfs", home]
+    for d in (f"{home}/tmp", kh, f"{kh}/ext", f"{kh}/case"):
+        args += ["--perms", "0777", "--dir", d]
+    args += ["--symlink", kh, ROOT]
+    if not (home + "/").startswith("/tmp/"):
+        args += ["--symlink", f"{home}/tmp", "/tmp"]
+    return args + ["--remount-ro", "/", "--chdir", home]
+
+
+def _parents(paths: list[str], bound: list[str]) -> list[str]:
+    """Folders above bind and mount points, 0755: bwrap would make them 0700, which the
+    worker's uid could not pass."""
+    args: list[str] = []
+    made: set[str] = set()
+    for path in paths:
+        parts = Path(path).parts[1:-1]
+        for i in range(len(parts)):
+            d = "/" + "/".join(parts[: i + 1])
+            if d not in made and not any(d == b or d.startswith(b + "/") for b in bound):
+                made.add(d)
+                args += ["--perms", "0755", "--dir", d]
     return args
 
 
@@ -247,7 +257,9 @@ def resolve(mode: str, bwrap: str = "", seccomp: bool = True) -> Plan:
         program, note = seccomp_program() if seccomp else (None, "sandbox.seccomp=false")
         plan = Plan("namespaces", note, path, program)
         jail = Jail(plan, 16, 64, 256, 0, False, False)
-        argv, fds = jail.argv(["/bin/true"])
+        import tempfile
+        home = tempfile.mkdtemp(prefix="kh-probe-")
+        argv, fds = jail.argv(["/bin/true"], Path(home))
         try:
             r = subprocess.run(argv, pass_fds=fds, capture_output=True, timeout=30)
             if r.returncode == 0:
@@ -258,6 +270,7 @@ def resolve(mode: str, bwrap: str = "", seccomp: bool = True) -> Plan:
         finally:
             for fd in fds:
                 os.close(fd)
+            os.rmdir(home)
     if mode == "namespaces":
         raise SandboxUnavailable(f"sandbox.mode=namespaces, but {why}")
     return Plan("off", why)

@@ -103,8 +103,8 @@ class Worker:
         fds: tuple[int, ...] = (to_child_r, from_child_w)
         limits = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, limit)]
         if jail is not None:
-            argv, jail_fds = jail.argv(argv)
-            env.update(jail.env())
+            argv, jail_fds = jail.argv(argv, scratch.resolve())
+            env.update(jail.env(scratch.resolve()))
             fds += jail_fds
             limits += jail.rlimits()
 

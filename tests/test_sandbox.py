@@ -34,11 +34,12 @@ def _jail(**kw) -> isolate.Jail:
     return isolate.Jail(PLAN, **args)
 
 
-def _run_jailed(code: str, jail: isolate.Jail) -> subprocess.CompletedProcess:
+def _run_jailed(code: str, jail: isolate.Jail, home: Path) -> subprocess.CompletedProcess:
     """`code` in a jailed Python, as a worker starts: its uid dropped by isolate.enter first."""
     import resource
-    argv, fds = jail.argv([sys.executable, "-c", "from harness import isolate; isolate.enter()\n" + code])
-    env = {"PYTHONPATH": str(ROOT), **jail.env()}
+    home.mkdir(parents=True, exist_ok=True)
+    argv, fds = jail.argv([sys.executable, "-c", "from harness import isolate; isolate.enter()\n" + code], home)
+    env = {"PYTHONPATH": str(ROOT), **jail.env(home)}
 
     def limits() -> None:
         for which, value in jail.rlimits():
@@ -99,7 +100,7 @@ def test_jailed_process_sees_and_reaches_nothing_of_the_runner(tmp_path, monkeyp
     probe = f"""
 import json, os, socket
 out = {{"uid": os.getuid(), "pids": len([p for p in os.listdir("/proc") if p.isdigit()]),
-       "runner_cwd": os.path.exists({str(tmp_path)!r}), "ppid": os.getppid(),
+       "runner_files": os.listdir({str(tmp_path)!r}), "ppid": os.getppid(),
        "ifaces": sorted(l.split(":")[0].strip() for l in open("/proc/net/dev").readlines()[2:])}}
 for path in ("/usr/kh_probe", "/kh_probe", {str(tmp_path / "x")!r}):
     try:
@@ -112,31 +113,34 @@ try:
     out["kill1"] = "sent"
 except OSError as e:
     out["kill1"] = e.errno
-open("/kh/home/ok", "w").write("scratch is writable")
-out["home"] = os.listdir("/kh/home")
+open("ok", "w").write("scratch is writable")
+open("/kh/ext/ok", "w").write("so is /kh")
+out["home"] = os.listdir(".")
 print(json.dumps(out))
 """
-    r = _run_jailed(probe, _jail())
+    r = _run_jailed(probe, _jail(), tmp_path / "scratch" / "w")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["uid"] in JAIL_UIDS
     assert out["pids"] <= 3 and out["ppid"] == 1          # its own PID namespace
-    assert out["runner_cwd"] is False                      # no view of the runner's folder
+    assert out["runner_files"] == ["scratch"]               # no view of the runner's folder
     assert out["ifaces"] == ["lo"]                          # loopback only
     assert all(out[p] != "written" for p in ("/usr/kh_probe", "/kh_probe", str(tmp_path / "x")))
     assert "ok" in out["home"]
-    assert os.listdir(tmp_path) == ["results.db"]
+    assert sorted(os.listdir(tmp_path)) == ["results.db", "scratch"]
+    assert os.listdir(tmp_path / "scratch" / "w") == []   # its writes stayed in its tmpfs
 
 
 @needs_sandbox
 @pytest.mark.skipif(PLAN.seccomp is None, reason="no seccomp filter here")
-def test_seccomp_kills_a_ptrace_call():
-    r = _run_jailed("import ctypes; ctypes.CDLL(None).ptrace(16, 1, 0, 0)\nprint('survived')", _jail())
+def test_seccomp_kills_a_ptrace_call(tmp_path):
+    r = _run_jailed("import ctypes; ctypes.CDLL(None).ptrace(16, 1, 0, 0)\nprint('survived')", _jail(),
+                    tmp_path)
     assert r.returncode == 128 + signal.SIGSYS and "survived" not in r.stdout
 
 
 @needs_sandbox
-def test_process_cap_binds_in_the_jail():
+def test_process_cap_binds_in_the_jail(tmp_path):
     code = """
 import os, time
 n = 0
@@ -150,7 +154,7 @@ except OSError:
     pass
 print(n)
 """
-    r = _run_jailed(code, _jail(nproc=40))
+    r = _run_jailed(code, _jail(nproc=40), tmp_path)
     assert r.returncode == 0, r.stderr
     assert int(r.stdout.split()[-1]) < 40
 
