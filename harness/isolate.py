@@ -4,8 +4,9 @@ Python audit hooks (`sandbox.py`) only see Python; a solution's C++ or CUDA make
 directly. So the builder and the candidate start under bubblewrap (`bwrap`): their own PID,
 mount, network, IPC and UTS namespaces; a root filesystem built from read-only binds of the
 system folders, the Python environment and the harness package only (no runner folder, store,
-cache, other builds or reference files); one private size-capped tmpfs `/kh` for everything
-they write; `/dev` with the null devices plus the GPU's; loopback only. Inside, the worker drops
+cache, other builds or reference files); one private size-capped tmpfs for everything they
+write, mounted at the worker's scratch path (its home and cwd) with `/kh` linking into it;
+`/dev` with the null devices plus the GPU's; loopback only. Inside, the worker drops
 to an unprivileged uid of its own (`enter`), so RLIMIT_NPROC binds (it never binds root) and it
 can signal or ptrace nothing outside; a seccomp filter (libseccomp, through pyseccomp) kills it
 for calls a kernel never needs (ptrace, mount, kexec, bpf, keyctl, namespaces...).
@@ -106,8 +107,11 @@ class Jail:
         return args + ["--"] + inner, fds
 
     def env(self, home: Path) -> dict[str, str]:
-        path = os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
-                               + ([f"{os.environ['CUDA_HOME']}/bin"] if os.environ.get("CUDA_HOME") else []))
+        """The interpreter's own folder first (ninja, pip-installed tools): pyenv's shims live
+        outside the sandbox. Entries of PATH it cannot see just resolve to nothing."""
+        cuda = [f"{os.environ.get('CUDA_HOME', '/usr/local/cuda')}/bin"]
+        path = os.pathsep.join([os.path.dirname(sys.executable), *os.environ.get("PATH", "").split(os.pathsep),
+                                *cuda])
         return {"HOME": str(home), "TMPDIR": f"{home}/tmp", "PATH": path,
                 UID_ENV: str(1_000_000 + secrets.randbelow(1 << 24))}
 
