@@ -20,6 +20,7 @@ from typing import Any, Optional, cast
 import hydra
 from omegaconf import OmegaConf
 
+from . import isolate
 from .case import read_solution
 from .config import BatchCfg, BoardCfg, config_hash, register
 from .device import DeviceInfo, resolve
@@ -87,6 +88,8 @@ def run(cfg: BatchCfg) -> int:
     kind = "cpu" if base.device == "cpu" else "cuda"
     jobs, unmatched = discover(Path(cfg.solutions), Path(cfg.problems), cfg.layout, cfg.label,
                                Path(cfg.pairs) if cfg.pairs else None, cfg.select, kind)
+    plan = isolate.plan_for(cfg)
+    print(f"sandbox: {plan.mode}" + (f" ({plan.reason})" if plan.reason else ""), file=sys.stderr)
     if not 0 <= cfg.shard < cfg.num_shards:
         raise UserError(f"shard={cfg.shard} is not in 0..{cfg.num_shards - 1}")
     for line in unmatched:

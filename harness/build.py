@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import sys
+import tarfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ from typing import Optional
 
 import torch
 
-from . import triton_support
+from . import isolate, triton_support
+from .isolate import Jail
 from .proc import Worker, WorkerFailed
 from .verdict import Outcome
 
@@ -39,10 +41,12 @@ class Build:
     extensions: list[str] = field(default_factory=list)
 
 
-def ext_dir_for(cache_dir: Path, solution_hash: str, device: str) -> Path:
-    """Keyed by source, torch, Python and device kind (import-time code may branch on CUDA)."""
+def ext_dir_for(cache_dir: Path, solution_hash: str, device: str, jailed: bool = False) -> Path:
+    """Keyed by source, torch, Python and device kind (import-time code may branch on CUDA),
+    and by whether it was built in the sandbox (its build files name /kh/ext, not this path)."""
     kind = "cuda" if device.startswith("cuda") else "cpu"
     tag = f"torch{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}-{kind}"
+    tag += "-jail" if jailed else ""
     return cache_dir / "ext" / tag.replace("+", "_") / solution_hash[:24]
 
 
@@ -77,9 +81,16 @@ class _Lock:
         self.f.close()
 
 
+# What a sandboxed builder may not hand back: the runner's own files in a build folder.
+_RUNNER_FILES = ("solution.py", "BUILT.json", "FAILED.json")
+
+
 def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str, *,
-          timeout: float, jobs: int = 2, cuda_arch: str = "", cache_failures: bool = True) -> Build:
-    ext_dir = ext_dir_for(cache_dir, solution_hash, device)
+          timeout: float, jobs: int = 2, cuda_arch: str = "", cache_failures: bool = True,
+          jail: Optional[Jail] = None) -> Build:
+    """Under `jail`, the builder compiles in its own tmpfs (/kh/ext) from a copy of the
+    solution and sends the build back; only this process writes the cache."""
+    ext_dir = ext_dir_for(cache_dir, solution_hash, device, jail is not None)
     marker, failed = ext_dir / "BUILT.json", ext_dir / "FAILED.json"
     t0 = time.monotonic()
     with _Lock(ext_dir.parent / f"{ext_dir.name}.lock"):
@@ -92,8 +103,9 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
             stale.unlink(missing_ok=True)
         ext_dir.mkdir(parents=True, exist_ok=True)
         scratch = cache_dir / "scratch" / f"build-{uuid.uuid4().hex[:12]}"
-        env = {"TORCH_EXTENSIONS_DIR": str(ext_dir), "MAX_JOBS": str(jobs),
-               "TRITON_CACHE_DIR": str(triton_support.cache_dir(ext_dir)),
+        ext_in = Path(isolate.EXT) if jail else ext_dir   # where the builder sees the folder
+        env = {"TORCH_EXTENSIONS_DIR": str(ext_in), "MAX_JOBS": str(jobs),
+               "TRITON_CACHE_DIR": str(triton_support.cache_dir(ext_in)),
                **triton_support.spawn_env(device)}
         if cuda_arch:
             env["TORCH_CUDA_ARCH_LIST"] = cuda_arch
@@ -101,9 +113,20 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
             env["CUDA_VISIBLE_DEVICES"] = ""
         elif device.startswith("cuda:"):
             env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
-        worker = Worker("build", scratch, env, file_limit_mb=4096)
+        worker = Worker("build", scratch, env, file_limit_mb=4096, jail=jail)
+        request = {"op": "build", "solution": str(solution_file)}
         try:
-            reply = worker.request({"op": "build", "solution": str(solution_file)}, timeout)
+            if jail is not None:
+                worker.request({"op": "stage", "files": isolate.pack(
+                    {f"ext/{solution_file.name}": solution_file})}, timeout)
+                request.update(solution=f"{isolate.EXT}/{solution_file.name}", send_back=isolate.EXT)
+            reply = worker.request(request, timeout)
+            if reply.get("ok") and jail is not None:
+                try:
+                    isolate.unpack(reply.pop("files"), ext_dir, skip=_RUNNER_FILES)
+                except (tarfile.TarError, OSError, KeyError, AttributeError) as e:
+                    return Build(False, ext_dir, Outcome.CRASHED, f"the builder sent back an "
+                                 f"unusable build folder: {e}", seconds=time.monotonic() - t0)
         except WorkerFailed as e:
             kind = e.failure.kind
             outcome = Outcome.TIMEOUT if kind == "timeout" else Outcome.CRASHED

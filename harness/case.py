@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import shutil
+import signal
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any, Optional
 
 from omegaconf import OmegaConf
 
-from . import __version__, judge, roofline
+from . import __version__, isolate, judge, roofline
 from .build import Build, build, ext_dir_for
 from .compare import compare, weak_problem
 from .config import EvalCfg, config_hash
@@ -28,7 +29,8 @@ from .problem import ProblemError, file_hash
 from .proc import Worker, WorkerFailed, device_env
 from .store import Store
 from .timing import Schedule, Side, interleave, iqr, median, median_ci, ratio_ci, seed_source
-from .verdict import INTERPRETER_CLOCK, UNSYNCED_WORK, WEAK_PROBLEM, Errors, Outcome, Timing, Verdict
+from .verdict import (INTERPRETER_CLOCK, SANDBOX_VIOLATION, UNSYNCED_WORK, WEAK_PROBLEM, Errors,
+                      Outcome, Timing, Verdict)
 
 MAX_SOLUTION_BYTES = 4 << 20
 _KERNEL_DEF = re.compile(r"__global__\s+(?:__launch_bounds__\s*\([^)]*\)\s*)?(?:static\s+)?"
@@ -88,7 +90,8 @@ def prepare(solution: Path, cfg: EvalCfg, device: str) -> Prepared:
     if src.code is None:
         return src, None, None
     cache_dir = Path(cfg.cache_dir).resolve()
-    ext_dir = ext_dir_for(cache_dir, src.hash, device)
+    jail = isolate.jail_for(cfg, "build", device != "cpu")
+    ext_dir = ext_dir_for(cache_dir, src.hash, device, jail is not None)
     ext_dir.mkdir(parents=True, exist_ok=True)
     code_file = ext_dir / "solution.py"
     if not code_file.exists():
@@ -97,15 +100,16 @@ def prepare(solution: Path, cfg: EvalCfg, device: str) -> Prepared:
         tmp.replace(code_file)
     b = build(code_file, src.hash, cache_dir, device, timeout=cfg.limits.build_s,
               jobs=cfg.build.jobs, cuda_arch=cfg.build.cuda_arch,
-              cache_failures=cfg.build.cache_failures)
+              cache_failures=cfg.build.cache_failures, jail=jail)
     return src, code_file, b
 
 
 def new_worker(cfg: EvalCfg, role: str, scratch: Path, env: dict[str, str]) -> Worker:
     # The output limit is for untrusted code; the reference may compile (torch.compile).
     limit = cfg.limits.output_mb if role == "candidate" else 4096
+    jail = isolate.jail_for(cfg, role, env.get("CUDA_VISIBLE_DEVICES") != "")
     return Worker(role, scratch / role, env, file_limit_mb=limit,
-                  max_message_mb=cfg.limits.max_message_mb)
+                  max_message_mb=cfg.limits.max_message_mb, jail=jail)
 
 
 class Spares:
@@ -182,6 +186,9 @@ class Case:
             reply = worker.request(msg, timeout)
         except WorkerFailed as e:
             f = e.failure
+            if f.signal == signal.SIGSYS:
+                self.verdict.flag(SANDBOX_VIOLATION, f"{stage}: killed by the sandbox's seccomp "
+                                                     "filter for a forbidden system call")
             if f.kind == "timeout":
                 raise CaseEnd(Outcome.TIMEOUT, f"{stage}: no answer within {timeout:g} s (killed)")
             raise CaseEnd(Outcome.CRASHED, f"{stage}: worker {f.message}")
@@ -220,6 +227,7 @@ class Case:
         v, cfg = self.verdict, self.cfg
         src, code_file, b = self.prebuilt or prepare(self.solution, self.cfg, self.dev.device)
         v.solution_hash, v.code_block = src.hash, src.block
+        v.details["sandbox"] = isolate.plan_for(cfg).describe()
         if b is None:
             raise CaseEnd(Outcome.LOAD_ERROR if src.unreadable else Outcome.NO_CODE, src.reason)
         assert code_file is not None and src.code is not None
@@ -275,10 +283,8 @@ class Case:
         self._stage("reference")
 
         store = [self.store_path, f"{self.store_path}-wal", f"{self.store_path}-shm"] if self.store_path else []
-        info = self._ask(cand, {**load, "solution": str(code_file), "ext_dir": str(ext_dir),
-                           "write_roots": [str(cand.scratch), str(ext_dir)],
-                           "forbidden": [str(self.cache_dir)] + [str(Path(s).resolve()) for s in store],
-                           "allowed_reads": [str(ext_dir), str(cand.scratch)]},
+        info = self._ask(cand, {**load, **self._expose(cand, code_file, ext_dir),
+                           "forbidden": [str(self.cache_dir)] + [str(Path(s).resolve()) for s in store]},
                     cfg.limits.load_s, "load")
         # The first call may compile kernels (a JIT's first launch): allowed more, and never timed.
         jit = cfg.limits.jit_s if _TRITON_DEF.search(src.code) else 0.0
@@ -301,6 +307,20 @@ class Case:
                 self._time(ref, cand, seeds)
         finally:
             self._finish(cand)
+
+    def _expose(self, cand: Worker, code_file: Path, ext_dir: Path) -> dict[str, Any]:
+        """Where the candidate finds its files and may write: in a sandbox, copies sent into
+        its tmpfs (it started before its case was known, and sees no cache); else the cache."""
+        if cand.jail is None:
+            return {"solution": str(code_file), "ext_dir": str(ext_dir),
+                    "write_roots": [str(cand.scratch), str(ext_dir)],
+                    "allowed_reads": [str(ext_dir), str(cand.scratch)]}
+        files = isolate.folder(ext_dir, "ext")
+        files[f"case/{self.problem.name}"] = self.problem.resolve()
+        self._ask(cand, {"op": "stage", "files": isolate.pack(files)}, self.cfg.limits.load_s, "load")
+        inside = [str(cand.scratch), isolate.ROOT]
+        return {"problem": f"{isolate.CASE}/{self.problem.name}", "solution": f"{isolate.EXT}/{code_file.name}",
+                "ext_dir": isolate.EXT, "write_roots": inside, "allowed_reads": inside}
 
     # -- judging -------------------------------------------------------------------------------------
     def _judge_trials(self, ref_trials: list, cand_trials: list, code: str, info: dict) -> None:
@@ -327,11 +347,13 @@ class Case:
             raise CaseEnd(Outcome.INCORRECT, failure)
 
     def _finish(self, cand: Worker) -> None:
+        pid = isolate.inner_pid(cand.proc.pid) if cand.jail is not None and cand.alive() else None
+        net = isolate.network_use(pid) if pid else []
         try:
             report = cand.request({"op": "finish"}, self.cfg.limits.finish_s)
         except WorkerFailed:
-            return
-        self.verdict.note(judge.finish(report))
+            report = {}
+        self.verdict.note(judge.finish(report, net))
 
     # -- timing ----------------------------------------------------------------------------------------
     def _time(self, ref: Worker, cand: Worker, seeds: dict) -> None:

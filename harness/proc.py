@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from . import channel, triton_support
+from .isolate import Jail
 
 HARNESS_ROOT = str(Path(__file__).resolve().parent.parent)
 
@@ -60,6 +61,7 @@ class Failure:
     """How a worker failed to answer: the runner turns this into an outcome."""
     kind: str       # timeout | crashed | garbage
     message: str
+    signal: Optional[int] = None   # the signal that ended it, when one did
 
 
 class WorkerFailed(Exception):
@@ -75,17 +77,19 @@ def describe_exit(returncode: Optional[int]) -> str:
         sig = -returncode
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         extra = {int(signal.SIGXFSZ): " (wrote past its output limit)",
-                 int(signal.SIGKILL): " (killed, possibly out of memory)"}.get(sig, "")
+                 int(signal.SIGKILL): " (killed, possibly out of memory)",
+                 int(signal.SIGSYS): " (made a system call the sandbox forbids)"}.get(sig, "")
         return f"killed by signal {name}{extra}"
     return f"exited with status {returncode} without sending a result"
 
 
 class Worker:
-    """One worker subprocess: `python -m harness.worker ROLE RFD WFD`."""
+    """One worker subprocess: `python -m harness.worker ROLE RFD WFD`, under `jail` if given."""
 
     def __init__(self, role: str, scratch: Path, env_extra: Optional[dict[str, str]] = None,
-                 file_limit_mb: int = 64, max_message_mb: int = 4096):
+                 file_limit_mb: int = 64, max_message_mb: int = 4096, jail: Optional[Jail] = None):
         self.role = role
+        self.jail = jail
         self.scratch = scratch
         scratch.mkdir(parents=True, exist_ok=True)
         self.log_path = scratch / f"{role}.log"
@@ -95,19 +99,29 @@ class Worker:
         for fd in (to_child_w, from_child_r):
             channel.widen(fd)
         limit = file_limit_mb << 20
+        argv = [sys.executable, "-m", "harness.worker", role, str(to_child_r), str(from_child_w)]
+        env = scrubbed_env(scratch, env_extra)
+        fds: tuple[int, ...] = (to_child_r, from_child_w)
+        limits = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, limit)]
+        if jail is not None:
+            argv, jail_fds = jail.argv(argv, scratch.resolve())
+            env.update(jail.env(scratch.resolve()))
+            fds += jail_fds
+            limits += jail.rlimits()
 
         def _limits() -> None:
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+            for which, value in limits:
+                resource.setrlimit(which, (value, value))
 
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "harness.worker", role, str(to_child_r), str(from_child_w)],
-                pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, cwd=str(scratch), env=scrubbed_env(scratch, env_extra),
-                start_new_session=True, preexec_fn=_limits)
-        os.close(to_child_r)
-        os.close(from_child_w)
+        try:
+            with open(self.log_path, "wb") as log:
+                self.proc = subprocess.Popen(
+                    argv, pass_fds=fds, stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=subprocess.STDOUT, cwd=str(scratch), env=env,
+                    start_new_session=True, preexec_fn=_limits)
+        finally:
+            for fd in fds:
+                os.close(fd)
         self._w, self._r = to_child_w, from_child_r
         LIVE.add(self)
 
@@ -123,7 +137,10 @@ class Worker:
             raise WorkerFailed(Failure("timeout", f"no answer within {timeout:g} s"))
         except (channel.ChannelClosed, OSError):   # a broken pipe, or fds closed by kill()
             code = self._reap()
-            raise WorkerFailed(Failure("crashed", describe_exit(code) + self._log_tail()))
+            if self.jail is not None and code is not None and code > 128:
+                code = 128 - code   # bwrap exits 128+N for a command that signal N ended
+            raise WorkerFailed(Failure("crashed", describe_exit(code) + self._log_tail(),
+                                       -code if code is not None and code < 0 else None))
         except channel.ChannelGarbage as e:
             self.kill()
             raise WorkerFailed(Failure("garbage", str(e)))

@@ -3,7 +3,8 @@
 `solutions/expected.json` lists, per (solution, device), the outcome ("ok", or alternatives
 "ok|incorrect") and the flags that must be raised; unless `flags_any` is true no other flag may
 be. `caveats` lists caveats that must be present (others may be: whether a CI contains 1 is
-the machine's noise, not the solution's doing). The CPU tests and the GPU integrity table both judge verdicts with `check`.
+the machine's noise, not the solution's doing). `sandbox: true` marks a native escape, a real
+attack on a machine without the OS sandbox (tests/test_sandbox.py runs those). The CPU tests and the GPU integrity table both judge verdicts with `check`.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Expected:
     flags_any: bool
     note: str
     caveats: tuple[str, ...] = ()
+    sandbox: bool = False   # a native escape: judged only with the OS sandbox in force
 
     @property
     def id(self) -> str:
@@ -38,7 +40,7 @@ def load(path: str | Path, device: str | None = None) -> list[Expected]:
             continue
         out.append(Expected(e["solution"], e["problem"], e["device"], tuple(e["outcome"].split("|")),
                             tuple(e.get("flags", [])), bool(e.get("flags_any", False)),
-                            e.get("note", ""), tuple(e.get("caveats", []))))
+                            e.get("note", ""), tuple(e.get("caveats", [])), bool(e.get("sandbox", False))))
     return out
 
 

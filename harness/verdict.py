@@ -46,8 +46,9 @@ FLAG_DOCS = {
                   "output would pass, so a pass means little",
     BEYOND_ROOFLINE: "the candidate ran faster than the bytes it must move and the FLOPs it "
                      "must do allow on this device",
-    SANDBOX_VIOLATION: "the solution opened the network, wrote outside its scratch folder, or "
-                       "touched files the harness keeps from it",
+    SANDBOX_VIOLATION: "the solution opened the network, wrote outside its scratch folder, "
+                       "touched files the harness keeps from it, or made a system call the "
+                       "sandbox forbids",
 }
 ALL_FLAGS = tuple(FLAG_DOCS)
 

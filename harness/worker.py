@@ -13,14 +13,19 @@ import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Any, Callable, Optional
 
-import torch
-import torch._dynamo  # noqa: F401  (wraps torch.manual_seed on import: before the snapshot, not after)
-import torch.profiler  # noqa: F401
+from . import isolate
 
-from . import channel, sandbox, timing, triton_support
-from .problem import load_module, load_problem
+isolate.enter()   # in a sandbox: become its unprivileged uid before anything else runs
+
+import torch  # noqa: E402
+import torch._dynamo  # noqa: F401,E402  (wraps torch.manual_seed on import: before the snapshot, not after)
+import torch.profiler  # noqa: F401,E402
+
+from . import channel, sandbox, timing, triton_support  # noqa: E402
+from .problem import load_module, load_problem  # noqa: E402
 
 _seed_torch = torch.manual_seed
 _seed_python = random.seed
@@ -392,7 +397,16 @@ def build(msg: dict[str, Any], guard: sandbox.Guard) -> dict[str, Any]:
         return _import_error(e, msg["solution"])
     if not isinstance(getattr(mod, "ModelNew", None), type):
         return {"error": f"{msg['solution']}: defines no class ModelNew", "kind": "load"}
-    return {"ok": True, "extensions": list(guard.extensions)}
+    reply: dict[str, Any] = {"ok": True, "extensions": list(guard.extensions)}
+    if msg.get("send_back"):   # sandboxed: the build lives in this worker's tmpfs
+        reply["files"] = isolate.pack(isolate.folder(Path(msg["send_back"])))
+    return reply
+
+
+def stage(msg: dict[str, Any]) -> dict[str, Any]:
+    """Sandboxed: the case's files (its build, its problem) arrive packed; unpack them here."""
+    isolate.unpack(msg["files"], isolate.ROOT)
+    return {"ok": True}
 
 
 def _watch_parent() -> None:
@@ -415,7 +429,7 @@ def main() -> None:
     runner = Runner(role, guard)
     handlers = {"load": runner.load, "warm": runner.warm, "run": runner.run, "time": runner.time,
                 "ordered": runner.ordered, "probe": runner.probe, "finish": runner.finish,
-                "build": lambda m: build(m, guard)}
+                "build": lambda m: build(m, guard), "stage": stage}
     while True:
         try:
             msg = channel.read_message(rfd)

@@ -67,6 +67,8 @@ def test_finish_report():
     assert judge.finish({"tampered": [], "violations": []}) == []
     found = judge.finish({"tampered": ["time.perf_counter"], "violations": ["write /etc/x"]})
     assert names(found) == ["sandbox_violation", "tampering"]
+    found = judge.finish({}, ["tcp 127.0.0.1:8765"])   # the worker died; its counters still tell
+    assert names(found) == ["sandbox_violation"] and "127.0.0.1" in found[0].why
 
 
 def _timing(**kw):

@@ -158,6 +158,7 @@ def test_admission_refuses_with_one_line_each():
     assert ranking(["u", "v", "w"], "p", "s", {}) == ranking(["w", "u", "v"], "p", "s", {})
 
 
+@pytest.mark.slow
 # -- the API ---------------------------------------------------------------------------------------
 def test_api_takes_problem_text_and_stores_it_by_hash(cache_dir):
     v = harness.evaluate(problem=PROBLEM, solution=str(ADVERSARIAL / "torch_only.py"), device="cpu",
@@ -170,6 +171,7 @@ def test_api_takes_problem_text_and_stores_it_by_hash(cache_dir):
         harness.evaluate(problem=PROBLEM, solution="missing.py", device="cpu")
 
 
+@pytest.mark.slow
 # -- the server ------------------------------------------------------------------------------------
 def test_submit_stream_twins_store_hits_and_cancel(servers):
     s = servers("a")
@@ -198,6 +200,7 @@ def test_submit_stream_twins_store_hits_and_cancel(servers):
     assert dict(s.rows("select state, count(*) from jobs group by state")) == {"done": 4, "cancelled": 1}
 
 
+@pytest.mark.slow
 def test_clients_take_turns(servers):
     s = servers("fair")   # one build worker, one evaluator: the engine holds 3 units at a time
     a, b = Client(s.url, name="a"), Client(s.url, name="b")
@@ -210,6 +213,7 @@ def test_clients_take_turns(servers):
     assert order.index(jb) < order.index(ja[-1]) and order.index(jb) <= 5
 
 
+@pytest.mark.slow
 def test_a_burst_beyond_the_queue_bound_is_told_to_retry(servers):
     s = servers("q", "max_queue=3")
     c = Client(s.url, wait_s=240)
@@ -239,6 +243,7 @@ def test_a_burst_beyond_the_queue_bound_is_told_to_retry(servers):
     assert s.rows("select count(*) from jobs") == [(5,)]
 
 
+@pytest.mark.slow
 def test_bad_requests_get_a_clear_error_and_reach_no_worker(servers, tmp_path):
     s = servers("bad", "max_solution_kb=1", "max_batch=3", "max_request_mb=0.05",
                 "client_rate=0.001", "client_burst=4", token="sekrit")
@@ -294,6 +299,7 @@ def test_bad_requests_get_a_clear_error_and_reach_no_worker(servers, tmp_path):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "in use" in r.stderr
 
 
+@pytest.mark.slow
 def test_sigkill_under_load_then_restart_answers_every_job_once(servers):
     s = servers("k")
     c = Client(s.url)
@@ -330,6 +336,7 @@ def test_sigkill_under_load_then_restart_answers_every_job_once(servers):
     assert s.rows(f"select state from jobs where job_id='{last}'") == [("done",)]
 
 
+@pytest.mark.slow
 def test_two_servers_behind_one_client(servers):
     a, b = servers("a"), servers("b")
     c = Client([a.url, b.url], wait_s=60)

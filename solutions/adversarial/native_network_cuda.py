@@ -1,0 +1,88 @@
+"""Honest ReLU, but native code opens TCP connections to 127.0.0.1, ports 47000-47009, and
+sends a line on each that connects. At import (in the builder) and in the first forward. (CUDA twin: the kernel runs on the GPU, the escape on the host.)
+
+Expected verdict with the sandbox in force: ok + sandbox_violation: the sandbox's own loopback has no listener, and its network namespace counts the attempts.
+Needs the sandbox: without it this is a real attack on the machine.
+"""
+import torch
+import torch.nn as nn
+from torch.utils.cpp_extension import load_inline
+
+cpp_source = r"""
+#include <torch/extension.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+int64_t escape() {
+    int64_t sent = 0;
+    for (int port = 47000; port < 47010; ++port) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0) continue;
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(s, (sockaddr*)&a, sizeof a) == 0 && send(s, "kh-native-escape\n", 17, 0) > 0) ++sent;
+        close(s);
+    }
+    return sent;
+}
+
+torch::Tensor relu_forward(torch::Tensor x);
+"""
+
+cuda_source = r"""
+#include <torch/extension.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAException.h>
+
+__global__ void relu_kernel(const float* __restrict__ in, float* __restrict__ out, int64_t n) {
+    int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+        out[i] = fmaxf(in[i], 0.f);
+}
+
+torch::Tensor relu_forward(torch::Tensor x) {
+    TORCH_CHECK(x.is_cuda() && x.scalar_type() == torch::kFloat32, "relu_forward: float32 CUDA tensor");
+    const at::cuda::OptionalCUDAGuard guard(x.device());
+    auto xc = x.contiguous();
+    auto y = torch::empty_like(xc);
+    const int64_t n = xc.numel();
+    if (n == 0) return y;
+    const int threads = 256;
+    const int blocks = (int)std::min<int64_t>((n + threads - 1) / threads, 4096);
+    relu_kernel<<<blocks, threads, 0, at::cuda::getCurrentCUDAStream()>>>(xc.data_ptr<float>(), y.data_ptr<float>(), n);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    return y;
+}
+"""
+
+relu_ext = load_inline(
+    name="kh_adv_native_network_cuda",
+    cpp_sources=cpp_source,
+    cuda_sources=cuda_source,
+    functions=["relu_forward", "escape"],
+    verbose=False,
+)
+
+relu_ext.escape()   # at import: in the builder too
+
+
+class ModelNew(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self._escaped = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._escaped is None:
+            self._escaped = int(relu_ext.escape())
+        return relu_ext.relu_forward(x)
