@@ -33,7 +33,10 @@ def scrubbed_env(home: Path, extra: Optional[dict[str, str]] = None) -> dict[str
                # Two workers take turns on the same cores: idle OpenMP pools must sleep, not spin.
                OMP_WAIT_POLICY="PASSIVE", KMP_BLOCKTIME="0",
                # torch.compile in-process: no pool of compile workers outliving a call.
-               TORCHINDUCTOR_COMPILE_THREADS="1")
+               TORCHINDUCTOR_COMPILE_THREADS="1",
+               # A sandboxed worker's uid has no passwd entry; torch asks getpass.getuser() at
+               # import (its inductor cache folder), which reads these first.
+               USER="kh-worker", LOGNAME="kh-worker")
     (home / "tmp").mkdir(parents=True, exist_ok=True)
     env.update(extra or {})
     return env
