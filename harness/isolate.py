@@ -25,6 +25,7 @@ import glob
 import io
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -136,9 +137,23 @@ def _python_dirs() -> list[str]:
         if os.environ.get(var):
             dirs.add(os.environ[var])
     dirs.update(p for p in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p)
+    dirs.update(_toolchain_dirs())
     here = os.path.realpath(os.getcwd())
     return [d for d in _outermost(os.path.realpath(d) for d in dirs if os.path.isdir(d))
             if not here.startswith(d.rstrip("/") + "/") and d != here and d != "/"]
+
+
+def _toolchain_dirs() -> set[str]:
+    """The prefixes of the compilers a build or a Triton launch runs (CC/CXX, gcc, c++, nvcc,
+    ninja), wherever the machine keeps them: the H200 image has its gcc in /opt/gcc."""
+    dirs = set()
+    for name in (os.environ.get("CC", ""), os.environ.get("CXX", ""), "cc", "c++", "gcc", "g++",
+                 "nvcc", "ninja", "ld", "as"):
+        found = shutil.which(name) if name else None
+        if found:
+            bin_dir = os.path.dirname(os.path.realpath(found))
+            dirs.add(os.path.dirname(bin_dir) if os.path.basename(bin_dir) == "bin" else bin_dir)
+    return dirs
 
 
 def _outermost(paths: Iterable[str]) -> list[str]:
