@@ -88,8 +88,7 @@ def run(cfg: BatchCfg) -> int:
     kind = "cpu" if base.device == "cpu" else "cuda"
     jobs, unmatched = discover(Path(cfg.solutions), Path(cfg.problems), cfg.layout, cfg.label,
                                Path(cfg.pairs) if cfg.pairs else None, cfg.select, kind)
-    plan = isolate.plan_for(cfg)
-    print(f"sandbox: {plan.mode}" + (f" ({plan.reason})" if plan.reason else ""), file=sys.stderr)
+    plan = isolate.plan_for(cfg)   # an unavailable sandbox.mode=namespaces stops here
     if not 0 <= cfg.shard < cfg.num_shards:
         raise UserError(f"shard={cfg.shard} is not in 0..{cfg.num_shards - 1}")
     for line in unmatched:
@@ -105,7 +104,8 @@ def run(cfg: BatchCfg) -> int:
     stats = Stats(total=len(todo), skipped=len(jobs) - len(todo) - sum(map(len, twins.values())))
     print(f"batch: {len(jobs)} case(s) ({stats.skipped} already scored, {len(unmatched)} unmatched) "
           f"on {', '.join(d.device for d in devices[:1])}{'' if len(devices) < 2 else f' +{len(devices) - 1}'}"
-          f" -> {path}", file=sys.stderr)
+          f" -> {path}; sandbox: {plan.mode}" + (f" ({plan.reason})" if plan.reason else ""),
+          file=sys.stderr)
     progress = Progress(stats, cfg.progress)
     t0 = time.monotonic()
     interrupted = _score(todo, twins, cfg, devices, store, run_id, stats, progress)
