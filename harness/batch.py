@@ -167,13 +167,19 @@ def _dedupe(todo: list[Job], store: Store, hw: str, chash: str, force: bool,
     return keep, twins, reused
 
 
+def build_slots(requested: int, jobs: int, cores: int) -> int:
+    """Builds at once: as asked, else as many as fill all cores but one (left to the evaluator)
+    with `jobs` compiler processes each, and no more: oversubscribed cores slow every build."""
+    return requested or max(1, (cores - 1) // max(1, jobs))
+
+
 def _score(todo: list[Job], twins: dict[Job, list[Job]], cfg: BatchCfg, devices: list[DeviceInfo],
            store: Store, run_id: str, stats: Stats, progress: Progress) -> bool:
     """Returns True when interrupted. Only this thread touches the store."""
     built: "queue.Queue[Optional[tuple[Job, Any]]]" = queue.Queue()
     results: "queue.Queue[tuple[Job, Verdict]]" = queue.Queue()
     stop = threading.Event()
-    workers = cfg.build_workers or max(1, (os.cpu_count() or 2) - 1)
+    workers = build_slots(cfg.build_workers, cfg.build.jobs, len(os.sched_getaffinity(0)))
     kind = devices[0].device
 
     def build_one(job: Job) -> None:

@@ -36,6 +36,7 @@ class Build:
     cached: bool = False
     seconds: float = 0.0
     extensions: list[str] = field(default_factory=list)
+    pch: list[str] = field(default_factory=list)     # precompiled headers this build used
 
 
 def ext_dir_for(cache_dir: Path, solution_hash: str, device: str) -> Path:
@@ -43,6 +44,11 @@ def ext_dir_for(cache_dir: Path, solution_hash: str, device: str) -> Path:
     kind = "cuda" if device.startswith("cuda") else "cpu"
     tag = f"torch{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}-{kind}"
     return cache_dir / "ext" / tag.replace("+", "_") / solution_hash[:24]
+
+
+def pch_root(cache_dir: Path) -> Path:
+    """Precompiled headers (harness/pch.py), keyed inside by compiler, torch and options."""
+    return cache_dir / "pch"
 
 
 def compiler_errors(text: str, max_lines: int = 25) -> str:
@@ -77,7 +83,8 @@ class _Lock:
 
 
 def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str, *,
-          timeout: float, jobs: int = 2, cuda_arch: str = "", cache_failures: bool = True) -> Build:
+          timeout: float, jobs: int = 1, cuda_arch: str = "", cache_failures: bool = True,
+          pch: bool = True) -> Build:
     ext_dir = ext_dir_for(cache_dir, solution_hash, device)
     marker, failed = ext_dir / "BUILT.json", ext_dir / "FAILED.json"
     t0 = time.monotonic()
@@ -100,7 +107,8 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
             env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
         worker = Worker("build", scratch, env, file_limit_mb=4096)
         try:
-            reply = worker.request({"op": "build", "solution": str(solution_file)}, timeout)
+            reply = worker.request({"op": "build", "solution": str(solution_file),
+                                    "pch": str(pch_root(cache_dir)) if pch else ""}, timeout)
         except WorkerFailed as e:
             kind = e.failure.kind
             outcome = Outcome.TIMEOUT if kind == "timeout" else Outcome.CRASHED
@@ -113,7 +121,8 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
         seconds = time.monotonic() - t0
         if reply.get("ok"):
             marker.write_text(json.dumps(reply.get("extensions", [])))
-            return Build(True, ext_dir, seconds=seconds, extensions=reply.get("extensions", []))
+            return Build(True, ext_dir, seconds=seconds, extensions=reply.get("extensions", []),
+                         pch=reply.get("pch", []))
         if reply.get("kind") == "compile":
             outcome, message = Outcome.COMPILE_ERROR, compiler_errors(str(reply["error"]))
         else:

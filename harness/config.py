@@ -87,9 +87,12 @@ class LimitsCfg:
 
 @dataclass
 class BuildCfg:
-    jobs: int = 2                    # ninja jobs per build (MAX_JOBS)
+    jobs: int = 1                    # ninja jobs per build (MAX_JOBS); with build_workers=0 a
+                                     # batch runs (cores - 1) // jobs builds at once
     cuda_arch: str = ""              # TORCH_CUDA_ARCH_LIST; empty: the device's own
     cache_failures: bool = True      # a source that failed to compile fails again: reuse that
+    pch: bool = True                 # precompiled torch/extension.h for C++ compiles (same object
+                                     # code, about half the compile; harness/pch.py)
 
 
 @dataclass
@@ -129,7 +132,7 @@ class BatchCfg(EvalCfg):
     select: str = "solutions/examples/*"   # glob over solution paths (pairs layout)
     label: Optional[str] = None      # run label on the board; default: the solutions folder
     store: Optional[str] = "results.db"
-    build_workers: int = 0           # 0: cores - 1 (at least 1)
+    build_workers: int = 0           # 0: (cores - 1) // build.jobs (at least 1): no oversubscription
     gpus: str = "all"                # all | 0,1,... (device=cuda); one evaluation worker each
     eval_workers: int = 1            # device=cpu: evaluations at once
     prestart: str = "auto"           # start the next case's workers while a case runs (they

@@ -139,14 +139,15 @@ def test_killed_build_leaves_no_lock_that_blocks_the_next(cache_dir, tmp_path):
     sol = tmp_path / "lock_relu.py"
     sol.write_text(src)
     cache = tmp_path / "cache"
-    b = build(sol, "lockhash", cache, "cpu", timeout=3)
+    # pch=False: a fresh cache would make its own PCH first; the lock is what is tested here
+    b = build(sol, "lockhash", cache, "cpu", timeout=3, pch=False)
     assert not b.ok and b.outcome is Outcome.TIMEOUT
     ext = ext_dir_for(cache, "lockhash", "cpu")
     stale = ext / "kh_test_lock_relu" / "lock"
     stale.parent.mkdir(parents=True, exist_ok=True)
     stale.write_text("")   # what torch leaves when its builder dies mid-compile
     t0 = time.monotonic()
-    b = build(sol, "lockhash", cache, "cpu", timeout=300)
+    b = build(sol, "lockhash", cache, "cpu", timeout=300, pch=False)
     assert b.ok, b.message
     assert time.monotonic() - t0 < 300
 
