@@ -169,13 +169,14 @@ def make(folder: Path, comp: Compile, timeout: float) -> bool:
         probe = folder / "probe.cpp"
         probe.write_text(f"#include <{HEADER}>\n#error kh_pch_probe\n")
         env = dict(os.environ, CPATH=str(folder), LC_ALL="C")
-        _, out = _run([*comp.cxx, *comp.flags, "-H", "-Wfatal-errors", "-fsyntax-only", str(probe)],
-                      timeout, env)
+        rc, out = _run([*comp.cxx, *comp.flags, "-H", "-Wfatal-errors", "-fsyntax-only", str(probe)],
+                       timeout, env)
         if f"! {gch}" in out:
             (folder / _READY).write_text(json.dumps({"cxx": comp.cxx, "flags": comp.flags}))
             return True
     gch.unlink(missing_ok=True)
-    (folder / _FAILED).write_text(out[-4000:])
+    if rc >= 0:   # the compiler said no; a timeout (a loaded machine) may do better next time
+        (folder / _FAILED).write_text(out[-4000:])
     return False
 
 
