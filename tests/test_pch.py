@@ -58,6 +58,13 @@ def test_key_follows_compiler_headers_and_options():
                 pch.pch_key("gcc 12", "torch 2.13", ["-O2"])}) == 4
 
 
+def test_only_an_unreadable_pch_makes_a_build_go_again_without_it():
+    assert pch.about_pch("main.cpp:1:29: error: while reading precompiled header: No such file")
+    # an ordinary error's notes name the PCH folder as where torch's headers came from
+    assert not pch.about_pch("In file included from /c/pch/ab12/torch/extension.h:6:\n"
+                             "main.cpp:11:12: error: 'output' was not declared in this scope")
+
+
 def test_builds_at_once_fill_the_cores_without_oversubscribing_them():
     assert build_slots(0, 1, 16) == 15
     assert build_slots(0, 2, 16) == 7
