@@ -3,6 +3,7 @@ never fails an honest build."""
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,8 @@ def _variant(tmp_path: Path, tag: str) -> Path:
 
 @pytest.fixture(scope="module")
 def built_with_pch(cache_dir, tmp_path_factory):
-    sol = _variant(tmp_path_factory.mktemp("pch"), "pch-ok")
+    # a new hash every session: a build cache kept between runs (KH_TEST_CACHE) must not hit
+    sol = _variant(tmp_path_factory.mktemp("pch"), f"pch-ok-{uuid.uuid4().hex[:8]}")
     cfg = make_cfg(cache_dir)
     _, _, b = prepare(sol, cfg, "cpu")
     return sol, cfg, b
