@@ -4,9 +4,11 @@ Same source, same folder: a second build is a cache hit, and two solutions never
 clobber a build even when their extensions have the same `name`. An fcntl lock (released by the
 kernel when its holder dies) serialises builds of one folder; torch's own lock files left by a
 killed build are cleared under it, so the next build never waits forever on a dead one.
+C++ compiles start from a precompiled torch/extension.h where one fits (harness/pch.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import re
@@ -17,11 +19,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 
-from . import isolate, triton_support
+from . import isolate, pch, triton_support
 from .isolate import Jail
 from .proc import Worker, WorkerFailed
 from .verdict import Outcome
@@ -39,6 +41,7 @@ class Build:
     cached: bool = False
     seconds: float = 0.0
     extensions: list[str] = field(default_factory=list)
+    pch: list[str] = field(default_factory=list)     # precompiled headers this build used
 
 
 def ext_dir_for(cache_dir: Path, solution_hash: str, device: str, jailed: bool = False) -> Path:
@@ -86,10 +89,11 @@ _RUNNER_FILES = ("solution.py", "BUILT.json", "FAILED.json")
 
 
 def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str, *,
-          timeout: float, jobs: int = 2, cuda_arch: str = "", cache_failures: bool = True,
-          jail: Optional[Jail] = None) -> Build:
+          timeout: float, jobs: int = 1, cuda_arch: str = "", cache_failures: bool = True,
+          jail: Optional[Jail] = None, pch_sets: Sequence[str] = ()) -> Build:
     """Under `jail`, the builder compiles in its own tmpfs (/kh/ext) from a copy of the
-    solution and sends the build back; only this process writes the cache."""
+    solution and sends the build back; only this process writes the cache. `pch_sets`: the
+    extra_cflags sets whose precompiled headers the builder is offered (read-only in the jail)."""
     ext_dir = ext_dir_for(cache_dir, solution_hash, device, jail is not None)
     marker, failed = ext_dir / "BUILT.json", ext_dir / "FAILED.json"
     t0 = time.monotonic()
@@ -102,6 +106,9 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
         for stale in ext_dir.glob("*/lock"):      # left by a build killed mid-way
             stale.unlink(missing_ok=True)
         ext_dir.mkdir(parents=True, exist_ok=True)
+        offers = _pch_offers(cache_dir, device, pch_sets, timeout)
+        if jail is not None and offers:
+            jail = dataclasses.replace(jail, ro_binds=(str(pch.root(cache_dir.resolve())),))
         scratch = cache_dir / "scratch" / f"build-{uuid.uuid4().hex[:12]}"
         ext_in = Path(isolate.EXT) if jail else ext_dir   # where the builder sees the folder
         env = {"TORCH_EXTENSIONS_DIR": str(ext_in), "MAX_JOBS": str(jobs),
@@ -114,7 +121,7 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
         elif device.startswith("cuda:"):
             env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
         worker = Worker("build", scratch, env, file_limit_mb=4096, jail=jail)
-        request = {"op": "build", "solution": str(solution_file)}
+        request = {"op": "build", "solution": str(solution_file), "pch": [o.message() for o in offers]}
         try:
             if jail is not None:
                 worker.request({"op": "stage", "files": isolate.pack(
@@ -137,9 +144,11 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
             worker.close()
             shutil.rmtree(scratch, ignore_errors=True)
         seconds = time.monotonic() - t0
+        used = pch.settle(offers, reply.get("pch"), bool(reply.get("ok")))
         if reply.get("ok"):
             marker.write_text(json.dumps(reply.get("extensions", [])))
-            return Build(True, ext_dir, seconds=seconds, extensions=reply.get("extensions", []))
+            return Build(True, ext_dir, seconds=seconds, extensions=reply.get("extensions", []),
+                         pch=used)
         if reply.get("kind") == "compile":
             outcome, message = Outcome.COMPILE_ERROR, compiler_errors(str(reply["error"]))
         else:
@@ -147,6 +156,17 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
         if outcome is Outcome.COMPILE_ERROR:
             failed.write_text(json.dumps({"outcome": outcome.value, "message": message}))
         return Build(False, ext_dir, outcome, message, seconds=seconds)
+
+
+def _pch_offers(cache_dir: Path, device: str, sets: Sequence[str], timeout: float) -> tuple[pch.Offer, ...]:
+    """The precompiled headers to offer a build, those that earlier builds asked for made first."""
+    if not sets:
+        return ()
+    root = pch.root(cache_dir.resolve())
+    root.mkdir(parents=True, exist_ok=True)
+    offers = pch.offers(root, tuple(sets), device.startswith("cuda"))
+    pch.make_wanted(offers, timeout)
+    return offers
 
 
 def _load_message(reply: dict) -> str:

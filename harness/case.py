@@ -100,7 +100,7 @@ def prepare(solution: Path, cfg: EvalCfg, device: str) -> Prepared:
         tmp.replace(code_file)
     b = build(code_file, src.hash, cache_dir, device, timeout=cfg.limits.build_s,
               jobs=cfg.build.jobs, cuda_arch=cfg.build.cuda_arch,
-              cache_failures=cfg.build.cache_failures, jail=jail)
+              cache_failures=cfg.build.cache_failures, jail=jail, pch_sets=cfg.build.pch)
     return src, code_file, b
 
 
@@ -233,7 +233,7 @@ class Case:
         assert code_file is not None and src.code is not None
         ext_dir = b.ext_dir
         v.details["build"] = {"cached": b.cached, "seconds": round(b.seconds, 3),
-                              "extensions": b.extensions}
+                              "extensions": b.extensions, "pch": b.pch}
         self._stage("build")
         if not b.ok:
             raise CaseEnd(b.outcome or Outcome.COMPILE_ERROR, b.message)

@@ -164,9 +164,13 @@ class LimitsCfg:
 
 @dataclass
 class BuildCfg:
-    jobs: int = 2                    # ninja jobs per build (MAX_JOBS)
+    jobs: int = 1                    # ninja jobs per build (MAX_JOBS); with build_workers=0 an
+                                     # engine runs (cores - 1) // jobs builds at once
     cuda_arch: str = ""              # TORCH_CUDA_ARCH_LIST; empty: the device's own
     cache_failures: bool = True      # a source that failed to compile fails again: reuse that
+    pch: list = field(default_factory=lambda: ["-O3", ""])   # extra_cflags sets (one string
+                                     # each) whose torch/extension.h is precompiled once a build
+                                     # asks for it, in cache_dir/pch (harness/pch.py); [] for none
 
 
 @dataclass
@@ -216,7 +220,7 @@ class BoardCfg:
 @dataclass
 class EngineCfg(EvalCfg):
     """How wide the scoring engine (harness/engine.py) runs: shared by batch and serve."""
-    build_workers: int = 0           # 0: cores - 1 (at least 1)
+    build_workers: int = 0           # 0: (cores - 1) // build.jobs (at least 1): no oversubscription
     gpus: str = "all"                # all | 0,1,... (device=cuda); one evaluation worker each
     eval_workers: int = 1            # device=cpu: evaluations at once
     prestart: Prestart = Prestart.auto   # start the next case's workers while a case runs

@@ -33,6 +33,12 @@ class Task:
     cfg: EvalCfg
 
 
+def build_slots(requested: int, jobs: int, cores: int) -> int:
+    """Builds at once: as asked, else as many as fill all cores but one (left to the evaluator)
+    with `jobs` compiler processes each, and no more: oversubscribed cores slow every build."""
+    return requested or max(1, (cores - 1) // max(1, jobs))
+
+
 def eval_devices(cfg: EngineCfg, base: DeviceInfo) -> list[DeviceInfo]:
     if base.device == "cpu":
         return [base] * max(1, cfg.eval_workers)
@@ -67,8 +73,8 @@ class Engine:
         self._cancelled: set[Hashable] = set()
         self._running: dict[Hashable, Case] = {}
         self._futures: list[Future] = []
-        workers = cfg.build_workers or max(1, (os.cpu_count() or 2) - 1)
-        self._builders = ThreadPoolExecutor(workers, thread_name_prefix="build")
+        self.build_slots = build_slots(cfg.build_workers, cfg.build.jobs, len(os.sched_getaffinity(0)))
+        self._builders = ThreadPoolExecutor(self.build_slots, thread_name_prefix="build")
         self._evaluators = [threading.Thread(target=self._evaluate_loop, args=(d,), daemon=True,
                                              name=f"eval-{i}") for i, d in enumerate(devices)]
         for th in self._evaluators:

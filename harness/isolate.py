@@ -4,8 +4,9 @@ Python audit hooks (`sandbox.py`) only see Python; a solution's C++ or CUDA make
 directly. So the builder and the candidate start under bubblewrap (`bwrap`): their own PID,
 mount, network, IPC and UTS namespaces; a root filesystem built from read-only binds of the
 system folders, the Python environment and the harness package only (no runner folder, store,
-cache, other builds or reference files); one private size-capped tmpfs for everything they
-write, mounted at the worker's scratch path (its home and cwd) with `/kh` linking into it;
+cache, other builds or reference files; the builder also reads the precompiled headers the
+runner made, `harness/pch.py`); one private size-capped tmpfs for everything they write,
+mounted at the worker's scratch path (its home and cwd) with `/kh` linking into it;
 `/dev` with the null devices plus the GPU's; loopback only. Inside, the worker drops
 to an unprivileged uid of its own (`enter`), so RLIMIT_NPROC binds (it never binds root) and it
 can signal or ptrace nothing outside; a seccomp filter (libseccomp, through pyseccomp) kills it
@@ -90,6 +91,7 @@ class Jail:
     address_space_mb: int      # 0: no cap (CUDA reserves far more address space than it uses)
     gpu: bool
     share_ipc: bool
+    ro_binds: tuple[str, ...] = ()   # more folders it may read, at their own paths
 
     def argv(self, inner: list[str], home: Path) -> tuple[list[str], tuple[int, ...]]:
         """bwrap's command line around `inner`, and the fds it must inherit (seccomp's). The
@@ -99,7 +101,7 @@ class Jail:
                 "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
         if not self.share_ipc:
             args.append("--unshare-ipc")
-        args += _root(self.gpu, str(home), self.tmpfs_mb)
+        args += _root(self.gpu, str(home), self.tmpfs_mb, self.ro_binds)
         fds: tuple[int, ...] = ()
         if self.plan.seccomp is not None:
             r, w = os.pipe()
@@ -168,9 +170,9 @@ def _harness_dir() -> str:
     return str(Path(__file__).resolve().parent)
 
 
-def _root(gpu: bool, home: str, tmpfs_mb: int) -> list[str]:
-    """The sandbox's filesystem: read-only system folders, Python environment and harness
-    package; /dev's basics (and the GPU's); one tmpfs at `home`, with /kh pointing into it."""
+def _root(gpu: bool, home: str, tmpfs_mb: int, ro_binds: tuple[str, ...] = ()) -> list[str]:
+    """The sandbox's filesystem: read-only system folders, Python environment, harness package
+    and `ro_binds`; /dev's basics (and the GPU's); one tmpfs at `home`, with /kh pointing into it."""
     args: list[str] = []
     bound: list[str] = []
     for top in _SYSTEM:
@@ -179,7 +181,7 @@ def _root(gpu: bool, home: str, tmpfs_mb: int) -> list[str]:
         elif os.path.isdir(top):
             bound.append(top)
             args += ["--ro-bind", top, top]
-    extra = [d for d in _python_dirs() + [_harness_dir()]
+    extra = [d for d in _python_dirs() + [_harness_dir(), *ro_binds]
              if not any(d == b or d.startswith(b + "/") for b in bound)]
     args += _parents(extra + [home], bound)
     for d in extra:

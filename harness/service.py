@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import threading
 import time
 import uuid
@@ -76,7 +75,7 @@ class Service:
         self.waiting: dict[str, deque[Key]] = {}
         self.turns: deque[str] = deque()
         self.fed = 0
-        self.ahead = (cfg.build_workers or max(1, (os.cpu_count() or 2) - 1)) + 2 * len(devices)
+        self.ahead = self.engine.build_slots + 2 * len(devices)
         self.task_key: dict[str, Key] = {}
         self.open: dict[str, tuple[Key, str]] = {}   # job -> (key, client)
         self.pending: Counter = Counter()            # client -> open jobs
