@@ -4,8 +4,9 @@ Every extension's C++ file starts with `#include <torch/extension.h>`, and parsi
 half of the compile. GCC looks for `<dir>/torch/extension.h.gch` in each include folder just
 before the header itself and uses it only if the same compiler made it with compatible
 options. So a folder with the PCH (and a byte copy of the header it was made from, which GCC
-reads where it does not take the PCH), first on `CPATH` while ninja runs, leaves torch's
-command line (its build.ninja, ninja's log) and the object code as they are. A compile that
+reads where it does not take the PCH), first on `CPATH` while ninja compiles the C++ files that
+start with that include (nvcc never sees it), leaves torch's command line (its build.ninja,
+ninja's log) and the object code as they are. A compile that
 took the PCH records no dependency on the folder (torch's headers are system headers, left out
 either way), so the candidate's ninja finds nothing to do without it; one that read the copy
 instead would, and is built again without the folder.
@@ -33,10 +34,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import torch
 import torch.utils.cpp_extension as cpp_extension
@@ -45,7 +45,7 @@ HEADER = "torch/extension.h"
 _READY, _BAD, _FAILED, _WANTED = "READY.json", "BAD", "FAILED", "WANTED"
 _NAME_FLAG = re.compile(r"^-DTORCH_EXTENSION_NAME=")
 _FIRST_INCLUDE = re.compile(r"^\s*#\s*include\s*<torch/extension\.h>")
-_COMPILE_EDGE = re.compile(r"^build [^:]+: compile (.+)$", re.M)
+_COMPILE_TARGET = re.compile(r"^build ([^:]+): compile (.+)$", re.M)
 _timed_out: set[Path] = set()   # not tried again by this process; a later run may do better
 
 
@@ -95,7 +95,7 @@ def _ninja_value(text: str, var: str) -> str:
 
 def parse_ninja(text: str) -> Optional[Compile]:
     """What build.ninja compiles its C++ files with; None if it compiles no C++ file."""
-    if not _COMPILE_EDGE.search(text):
+    if not _COMPILE_TARGET.search(text):
         return None
     cxx = shlex.split(_ninja_value(text, "cxx"))
     if not cxx:
@@ -114,11 +114,6 @@ def starts_with_header(source: Path) -> bool:
     except OSError:
         pass
     return False
-
-
-def uses_header(text: str, build_dir: Path) -> bool:
-    return any(starts_with_header(build_dir / _unescape(src.strip()))
-               for src in _COMPILE_EDGE.findall(text))
 
 
 # -- the runner: what to offer, making it -------------------------------------------------------
@@ -294,67 +289,66 @@ def about_pch(error: str) -> bool:
     return "precompiled header" in error
 
 
-@contextmanager
-def on_cpath(folder: str) -> Iterator[None]:
-    old = os.environ.get("CPATH")
-    os.environ["CPATH"] = f"{folder}{os.pathsep}{old}" if old else folder
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("CPATH", None)
-        else:
-            os.environ["CPATH"] = old
-
-
-def read_copy(build_dir: Path, folder: str) -> bool:
+def read_copy(build_dir: Path, objects: list[str], folder: str) -> bool:
     """Whether a compile read the folder's header copy instead of taking the PCH: ninja's deps
     log then names it (and the candidate, without the folder, would build again)."""
-    rc, deps = _run(["ninja", "-t", "deps"], 30, None, cwd=build_dir)
+    rc, deps = _run(["ninja", "-t", "deps", *objects], 30, None, cwd=build_dir)
     return rc != 0 or folder + "/" in deps
 
 
-def _match(offered: list[dict[str, Any]], build_dir: Path) -> Optional[dict[str, Any]]:
-    try:
-        text = (build_dir / "build.ninja").read_text()
-    except OSError:
-        return None
+def _match(offered: list[dict[str, Any]], build_dir: Path) -> tuple[Optional[dict[str, Any]], list[str]]:
+    """The offer made for exactly this build's C++ compile, and the objects that can take it."""
+    text = (build_dir / "build.ninja").read_text()
     comp = parse_ninja(text)
-    if comp is None or not uses_header(text, build_dir):
-        return None
-    return next((o for o in offered if tuple(o["cxx"]) == comp.cxx and tuple(o["flags"]) == comp.flags), None)
+    objects = [_unescape(obj) for obj, src in _COMPILE_TARGET.findall(text)
+               if starts_with_header(build_dir / _unescape(src.strip()))]
+    if comp is None or not objects:
+        return None, []
+    return next((o for o in offered if tuple(o["cxx"]) == comp.cxx and tuple(o["flags"]) == comp.flags),
+                None), objects
+
+
+def _with_pch(build_dir: Path, objects: list[str], folder: str, error_prefix: str) -> bool:
+    """Compile `objects` alone with the folder first on CPATH (the rest of the build, nvcc's
+    compiles included, never sees it). False: GCC could not read the PCH or did not take it,
+    and the objects are gone, to be built without. An ordinary compile error raises as torch's
+    own ninja run does."""
+    env = dict(os.environ, CPATH=f"{folder}{os.pathsep}{os.environ['CPATH']}" if os.environ.get("CPATH")
+               else folder)
+    jobs = ["-j", os.environ["MAX_JOBS"]] if os.environ.get("MAX_JOBS") else []
+    p = subprocess.run(["ninja", "-v", *jobs, *objects], cwd=build_dir, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, errors="replace")
+    if p.returncode and not about_pch(p.stdout):
+        raise RuntimeError(f"{error_prefix}: {p.stdout}")
+    if p.returncode == 0 and not read_copy(build_dir, objects, folder):
+        return True
+    for obj in objects:
+        (build_dir / obj).unlink(missing_ok=True)
+    return False
 
 
 def install(offered: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """Builder only: every ninja run of load_inline/load gets the ready PCH made for exactly its
-    compile. ninja's output is always captured (torch puts it in the error), so that a failure
-    says whether it was the PCH's. Returns the report it fills for the runner: PCHs used, asked
-    for (offered, not made yet), failed on."""
+    """Builder only: every ninja run of load_inline/load first compiles the C++ files that can
+    take the ready PCH made for exactly their options, then runs as torch would. ninja's output
+    is always captured (torch puts it in the error), so that a failure says whether it was the
+    PCH's. Returns the report it fills for the runner: PCHs used, asked for (offered, not made
+    yet), failed on or not taken."""
     original: Callable[..., None] = cpp_extension._run_ninja_build
     report: dict[str, list[str]] = {"used": [], "wanted": [], "broken": []}
 
     def run_ninja(build_directory: str, verbose: bool, error_prefix: str) -> None:
         try:
-            offer = _match(offered, Path(build_directory))
+            offer, objects = _match(offered, Path(build_directory))
         except Exception:   # a PCH is only ever a shortcut
-            offer = None
-        if offer is None:
-            return original(build_directory, False, error_prefix)
-        name = Path(offer["dir"]).name
-        if not offer["ready"]:
-            report["wanted"].append(name)
-            return original(build_directory, False, error_prefix)
-        try:
-            with on_cpath(offer["dir"]):
-                original(build_directory, False, error_prefix)
-            if not read_copy(Path(build_directory), offer["dir"]):
+            offer, objects = None, []
+        if offer is not None:
+            name = Path(offer["dir"]).name
+            if not offer["ready"]:
+                report["wanted"].append(name)
+            elif _with_pch(Path(build_directory), objects, offer["dir"], error_prefix):
                 report["used"].append(name)
-                return None
-            _run(["ninja", "-t", "clean"], 60, None, cwd=Path(build_directory))
-        except RuntimeError as e:
-            if not about_pch(str(e)):
-                raise
-        report["broken"].append(name)
+            else:
+                report["broken"].append(name)
         return original(build_directory, False, error_prefix)
 
     run_ninja.__wrapped__ = original  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 verdicts; a broken one never fails an honest build, and an ordinary compile error is built once."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -50,8 +51,12 @@ def test_only_a_file_that_starts_with_the_header_asks_for_the_pch(tmp_path):
     assert pch.starts_with_header(tmp_path / "main.cpp")
     assert not pch.starts_with_header(tmp_path / "other.cpp")
     assert not pch.starts_with_header(tmp_path / "missing.cpp")
-    assert pch.uses_header(NINJA.format(src=tmp_path / "main.cpp"), tmp_path)
-    assert not pch.uses_header(NINJA.format(src=tmp_path / "other.cpp"), tmp_path)
+    offer = {"dir": "/c/pch/k1", "cxx": ["c++"], "flags": list(FLAGS), "ready": True}
+    for src, objects in (("main.cpp", ["main.o"]), ("other.cpp", [])):
+        (tmp_path / "build.ninja").write_text(NINJA.format(src=tmp_path / src))
+        assert pch._match([offer], tmp_path) == ((offer, objects) if objects else (None, []))
+    (tmp_path / "build.ninja").write_text(NINJA.format(src=tmp_path / "main.cpp"))
+    assert pch._match([{**offer, "flags": list(FLAGS[:-1])}], tmp_path) == (None, ["main.o"])   # -O3 only
 
 
 def test_key_follows_compiler_headers_and_options():
@@ -83,44 +88,71 @@ def test_builds_at_once_fill_the_cores_without_oversubscribing_them():
     assert build_slots(5, 2, 16) == 5
 
 
-def _hooked(monkeypatch, tmp_path, ready: bool, errors: list[str]) -> tuple[dict, list[str]]:
-    """The builder's hook around a fake ninja that fails with `errors`, one per run, in order."""
+FAKE_NINJA = """#!/bin/sh
+[ "$1" = "-t" ] && { [ "$2" = "deps" ] && cat "$KH_FAKE_DEPS"; exit 0; }
+echo "CPATH=$CPATH $*" >> "$KH_FAKE_LOG"
+cat "$KH_FAKE_OUT"
+exit "$KH_FAKE_RC"
+"""
+
+
+def _hooked(monkeypatch, tmp_path, ready: bool, rc: int = 0, out: str = "", deps: str = "main.o: #deps 1\n"):
+    """The builder's hook with a fake ninja (exit status `rc`, output `out`, deps log `deps`)
+    and a fake torch ninja run after it; returns its report, the fake's runs and torch's."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ninja").write_text(FAKE_NINJA)
+    (bin_dir / "ninja").chmod(0o755)
+    for name, text in (("out", out), ("deps", deps), ("log", "")):
+        (tmp_path / name).write_text(text)
+        monkeypatch.setenv(f"KH_FAKE_{name.upper()}", str(tmp_path / name))
+    monkeypatch.setenv("KH_FAKE_RC", str(rc))
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.delenv("CPATH", raising=False)
+    monkeypatch.setenv("MAX_JOBS", "1")
     (tmp_path / "main.cpp").write_text("#include <torch/extension.h>\n")
+    (tmp_path / "main.o").write_text("")
     (tmp_path / "build.ninja").write_text(NINJA.format(src=tmp_path / "main.cpp"))
-    runs: list[str] = []
+    torch_runs: list[str] = []
 
-    def fake(build_directory: str, verbose: bool, error_prefix: str) -> None:
-        import os
-        runs.append(os.environ.get("CPATH", ""))
-        if len(runs) <= len(errors):
-            raise RuntimeError(f"{error_prefix}: {errors[len(runs) - 1]}")
+    def torchs(build_directory: str, verbose: bool, error_prefix: str) -> None:
+        torch_runs.append(os.environ.get("CPATH", ""))
 
-    monkeypatch.setattr(cpp_extension, "_run_ninja_build", fake)
+    monkeypatch.setattr(cpp_extension, "_run_ninja_build", torchs)
     offer = {"dir": str(tmp_path / "pch" / "k1"), "cxx": ["c++"], "flags": list(FLAGS), "ready": ready}
     other = {**offer, "dir": str(tmp_path / "pch" / "k2"), "flags": list(FLAGS[:-1])}
     report = pch.install([other, offer])
-    return report, runs
+    cpp_extension._run_ninja_build(str(tmp_path), True, "Error building extension 'x'")
+    return report, (tmp_path / "log").read_text().splitlines(), torch_runs
+
+
+def test_the_pch_is_taken_by_the_cpp_objects_alone_then_torch_builds_the_rest(monkeypatch, tmp_path):
+    report, runs, torch_runs = _hooked(monkeypatch, tmp_path, True)
+    assert runs == [f"CPATH={tmp_path / 'pch' / 'k1'} -v -j 1 main.o"] and torch_runs == [""]
+    assert report == {"used": ["k1"], "wanted": [], "broken": []}
 
 
 def test_an_ordinary_compile_error_is_built_once(monkeypatch, tmp_path):
-    report, runs = _hooked(monkeypatch, tmp_path, True, ["main.cpp:3:12: error: 'output' was not declared"])
-    with pytest.raises(RuntimeError, match="'output' was not declared"):
-        cpp_extension._run_ninja_build(str(tmp_path), True, "Error building extension 'x'")
-    assert runs == [str(tmp_path / "pch" / "k1")]
-    assert report == {"used": [], "wanted": [], "broken": []}
+    with pytest.raises(RuntimeError, match="Error building extension 'x': main.cpp:3:12: error: 'output'"):
+        _hooked(monkeypatch, tmp_path, True, 1, "main.cpp:3:12: error: 'output' was not declared\n")
+    assert len((tmp_path / "log").read_text().splitlines()) == 1
 
 
 def test_a_pch_error_builds_again_without_it(monkeypatch, tmp_path):
-    report, runs = _hooked(monkeypatch, tmp_path, True, ["error: while reading precompiled header"])
-    cpp_extension._run_ninja_build(str(tmp_path), False, "Error building extension 'x'")
-    assert runs == [str(tmp_path / "pch" / "k1"), ""]
+    report, runs, torch_runs = _hooked(monkeypatch, tmp_path, True, 1, "error: while reading precompiled header\n")
+    assert len(runs) == 1 and torch_runs == [""]
     assert report == {"used": [], "wanted": [], "broken": ["k1"]}
 
 
+def test_a_compile_that_read_the_header_copy_is_built_again_without_it(monkeypatch, tmp_path):
+    report, _, torch_runs = _hooked(monkeypatch, tmp_path, True, deps=f"main.o:\n    {tmp_path}/pch/k1/torch/extension.h\n")
+    assert report["broken"] == ["k1"] and torch_runs == [""] and not (tmp_path / "main.o").exists()
+
+
 def test_a_compile_that_an_unmade_pch_would_serve_asks_for_it(monkeypatch, tmp_path):
-    report, runs = _hooked(monkeypatch, tmp_path, False, [])
-    cpp_extension._run_ninja_build(str(tmp_path), False, "Error building extension 'x'")
-    assert runs == [""] and report == {"used": [], "wanted": ["k1"], "broken": []}
+    report, runs, torch_runs = _hooked(monkeypatch, tmp_path, False)
+    assert runs == [] and torch_runs == [""]
+    assert report == {"used": [], "wanted": ["k1"], "broken": []}
 
 
 def test_the_runner_believes_the_jailed_report_only_about_its_own_offers(tmp_path):
