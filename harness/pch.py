@@ -6,10 +6,10 @@ before the header itself and uses it only if the same compiler made it with comp
 options. So a folder with the PCH (and a byte copy of the header it was made from, which GCC
 reads where it does not take the PCH), first on `CPATH` while ninja compiles the C++ files that
 start with that include (nvcc never sees it), leaves torch's command line (its build.ninja,
-ninja's log) and the object code as they are. A compile that
-took the PCH records no dependency on the folder (torch's headers are system headers, left out
-either way), so the candidate's ninja finds nothing to do without it; one that read the copy
-instead would, and is built again without the folder.
+ninja's log) and the object code as they are. A compile that took the PCH records no
+dependency on the folder (torch's headers are system headers, left out either way), so the
+candidate's ninja finds nothing to do without it; one that read the copy instead would, and is
+built again without the folder.
 
 The builder runs solution code in a jail that cannot write the cache, and nothing a solution
 chose may be compiled outside it. So the runner makes them, for the extra_cflags sets of
