@@ -7,8 +7,10 @@ The harness's own references (timers, sync, seeds) are taken at import, before s
 """
 from __future__ import annotations
 
+import itertools
 import os
 import random
+import socket
 import sys
 import threading
 import time
@@ -25,7 +27,9 @@ import torch._dynamo  # noqa: F401,E402  (wraps torch.manual_seed on import: bef
 import torch.profiler  # noqa: F401,E402
 
 from . import channel, sandbox, timing, triton_support  # noqa: E402
+from .compare import compare, weak_problem  # noqa: E402
 from .problem import load_module, load_problem  # noqa: E402
+from .tolerance import from_table  # noqa: E402
 
 _seed_torch = torch.manual_seed
 _seed_python = random.seed
@@ -81,15 +85,20 @@ def _same(a: Any, b: Any) -> bool:
     return True
 
 
-def _to_host(x: Any) -> Any:
-    """Plain CPU tensors only: what crosses the channel can hide no behaviour."""
+def _frozen(x: Any) -> Any:
+    """Plain tensors copied now (a graph replay or a later call may reuse the memory), lists
+    and scalars: what is kept or crosses the channel can hide no behaviour."""
     if isinstance(x, torch.Tensor):
-        return _clone(_plain(x).detach().to("cpu")).contiguous()
+        return _clone(_plain(x).detach())
     if isinstance(x, (list, tuple)):
-        return [_to_host(v) for v in x]
+        return [_frozen(v) for v in x]
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
     return f"<unsupported output of type {type(x).__name__}>"
+
+
+def _nonfinite(x: Any) -> bool:
+    return any(t.is_floating_point() and not bool(torch.isfinite(t).all()) for t in _tensors(x))
 
 
 def _storages(x: Any) -> set[int]:
@@ -130,6 +139,18 @@ class Runner:
         self.last_inputs: Optional[list[Any]] = None
         self.solution = ""
         self.launches = triton_support.Launches()
+        self.kept: dict[int, Any] = {}   # reference: outputs by key, until compared
+        self._keys = itertools.count(1)
+
+    def _out(self, out: Any) -> Any:
+        """What a call's output becomes in a reply: the reference keeps it on its device and
+        answers with a key; the candidate sends it (shared, see channel)."""
+        frozen = _frozen(out)
+        if self.role != "reference":
+            return frozen
+        key = next(self._keys)
+        self.kept[key] = frozen
+        return key
 
     # -- requests ----------------------------------------------------------------------------
     def load(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -218,7 +239,7 @@ class Runner:
         with torch.no_grad():
             out = self.model(*held)
         sync()
-        return {"output": _to_host(out)}
+        return {"output": self._out(out)}
 
     def time(self, msg: dict[str, Any]) -> dict[str, Any]:
         if self.clock is None:
@@ -247,7 +268,7 @@ class Runner:
                 dev_ms.append(d)
                 wall_ms.append(w)
                 if i in check_at:
-                    checks.append(_to_host(out))
+                    checks.append(self._out(out))
                 del out
         return {"device_ms": dev_ms, "wall_ms": wall_ms, "checks": checks,
                 "threads_grew": sandbox.thread_count() > threads0}
@@ -300,15 +321,44 @@ class Runner:
             result["peak_memory"] = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
         return result
 
+    def compare(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Reference only: each pair's kept output against a candidate's output (or another
+        kept one); the compared keys are dropped unless `keep`."""
+        tols = from_table(msg["tolerances"])
+        matches = []
+        for pair in msg["pairs"]:
+            ref = self.kept[pair["ref"]]
+            other = self.kept[pair["other"]] if "other" in pair else pair["out"]
+            matches.append(compare(ref, other, tols).to_dict())
+        if not msg.get("keep"):
+            for pair in msg["pairs"]:
+                self.kept.pop(pair["ref"], None)
+        return {"matches": matches}
+
+    def weak(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Reference only: why a trivial output would pass these kept outputs, or None."""
+        outs = [self.kept[k] for k in msg["keys"]]
+        return {"weak": weak_problem(outs, from_table(msg["tolerances"]), msg["margin"])}
+
     def finish(self, msg: dict[str, Any]) -> dict[str, Any]:
         return {"tampered": self.guard.tampered(), "violations": list(self.guard.violations),
                 "ext_calls": self.guard.ext_calls}
 
     # -- helpers -------------------------------------------------------------------------------
     def _inputs(self, seed: int) -> list[Any]:
+        """Made on the device where torch can (gigabytes of random inputs take seconds on the
+        host, milliseconds on a GPU); both workers take the same path, so they agree."""
         _seed_all(seed)
-        return [x.to(self.device) if isinstance(x, torch.Tensor) else x
-                for x in self.problem.get_inputs()]
+        if self.device.type == "cuda":
+            try:
+                with self.device:
+                    made = self.problem.get_inputs()
+            except Exception:
+                _seed_all(seed)
+                made = self.problem.get_inputs()
+        else:
+            made = self.problem.get_inputs()
+        return [x.to(self.device) if isinstance(x, torch.Tensor) else x for x in made]
 
     def _refill(self, inputs: list[Any], seed: int) -> None:
         fresh = self._inputs(seed)
@@ -355,7 +405,10 @@ class Runner:
         obs["input_mutated"] = not _same(snapshot, inputs)
         obs["aliases_input"] = bool(_storages(out) & _storages(inputs))
         obs["out_type"] = type(out).__name__
-        return {"output": _to_host(out), "obs": obs}
+        if self.role == "reference":
+            obs["nonfinite"] = _nonfinite(out)
+            return {"key": self._out(out), "obs": obs}
+        return {"output": self._out(out), "obs": obs}
 
 
 class _Empty(torch.nn.Module):
@@ -425,14 +478,16 @@ def _watch_parent() -> None:
 def main() -> None:
     _watch_parent()
     role, rfd, wfd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    sock = socket.socket(fileno=int(sys.argv[4]))
     guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel, triton_support])
     runner = Runner(role, guard)
     handlers = {"load": runner.load, "warm": runner.warm, "run": runner.run, "time": runner.time,
                 "ordered": runner.ordered, "probe": runner.probe, "finish": runner.finish,
+                "compare": runner.compare, "weak": runner.weak,
                 "build": lambda m: build(m, guard), "stage": stage}
     while True:
         try:
-            msg = channel.read_message(rfd)
+            msg = channel.read_message(rfd, sock=sock)
         except channel.ChannelClosed:
             break
         if msg.get("op") == "exit":
@@ -443,7 +498,7 @@ def main() -> None:
             if isinstance(e, KeyboardInterrupt):
                 raise
             reply = {"error": _exc_line(e), "kind": "runtime", "trace": _trace(e)}
-        channel.send(wfd, reply)
+        channel.send(wfd, reply, sock)
     sys.stdout.flush()
     os._exit(0)   # skip interpreter teardown: a solution's __del__ or atexit cannot change anything
 
