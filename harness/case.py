@@ -114,14 +114,16 @@ def new_worker(cfg: EvalCfg, role: str, scratch: Path, env: dict[str, str]) -> W
 
 
 class Spares:
-    """A reference/candidate pair started ahead of its case, one at a time per evaluator: a fresh
-    worker spends seconds importing torch, which a batch need not wait for. Workers learn their
-    case (problem, solution, extension folder) only from the load request."""
+    """Reference/candidate pairs started ahead of their cases, `prestart_pairs` deep per
+    evaluator: a fresh worker spends seconds importing torch and making its CUDA context, which
+    a batch need not wait for, even after a case that ended at once. Workers learn their case
+    (problem, solution, extension folder) only from the load request."""
 
-    def __init__(self, cfg: EvalCfg, dev: DeviceInfo):
+    def __init__(self, cfg: EvalCfg, dev: DeviceInfo, depth: int = 1):
         self.cfg, self.env = cfg, device_env(dev.device, cfg.timing.cpu_threads)[0]
         self.scratch_root = Path(cfg.cache_dir).resolve() / "scratch"
-        self.ready: Optional[tuple[Path, tuple[Worker, Worker]]] = None
+        self.depth = max(1, depth)
+        self.ready: list[tuple[Path, tuple[Worker, Worker]]] = []
 
     def _start(self) -> tuple[Path, tuple[Worker, Worker]]:
         scratch = self.scratch_root / f"case-{uuid.uuid4().hex[:12]}"
@@ -129,17 +131,21 @@ class Spares:
                          new_worker(self.cfg, "candidate", scratch, self.env))
 
     def take(self) -> tuple[Path, tuple[Worker, Worker]]:
-        pair, self.ready = self.ready, self._start()
-        if pair is not None and all(w.alive() for w in pair[1]):
-            return pair
-        if pair is not None:   # died while waiting (killed, out of memory): never hand it out
-            self._discard(pair)
-        return self._start()
+        while self.ready:
+            pair = self.ready.pop(0)
+            if all(w.alive() for w in pair[1]):
+                break
+            self._discard(pair)   # died while waiting (killed, out of memory): never hand it out
+        else:
+            pair = self._start()
+        while len(self.ready) < self.depth:
+            self.ready.append(self._start())
+        return pair
 
     def close(self) -> None:
-        if self.ready is not None:
-            self._discard(self.ready)
-            self.ready = None
+        for pair in self.ready:
+            self._discard(pair)
+        self.ready = []
 
     @staticmethod
     def _discard(pair: tuple[Path, tuple[Worker, Worker]]) -> None:

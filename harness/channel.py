@@ -28,7 +28,7 @@ import struct
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import torch
 
@@ -37,7 +37,7 @@ _SLOT = "__kh_tensor__"
 _SHARED = "__kh_shared__"
 _CHUNK = 1 << 22
 _ALIGN = 64
-_MAX_BLOBS = 16   # a sender's own tensors share one memfd; the runner forwards a few more
+_MAX_BLOBS = 16   # a sender packs its tensors into as few memfds as the file size limit allows
 _SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
 
 
@@ -157,29 +157,57 @@ def _seal_into_memfd(tensors: list[torch.Tensor]) -> tuple[int, list[int]]:
     return fd, offsets
 
 
+def _file_cap() -> int:
+    """The largest file this process may write (RLIMIT_FSIZE): a memfd is a file."""
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return soft if soft != resource.RLIM_INFINITY else 1 << 62
+
+
+def _groups(tensors: list[torch.Tensor], cap: int) -> list[list[int]]:
+    """Indices of tensors packed in order into memfds of at most `cap` bytes each (one larger
+    than cap gets its own, and fails as a file over the limit would)."""
+    groups: list[list[int]] = []
+    size = cap
+    for i, t in enumerate(tensors):
+        n = -(-(t.numel() * t.element_size()) // _ALIGN) * _ALIGN
+        if size + n > cap:
+            groups.append([])
+            size = 0
+        groups[-1].append(i)
+        size += n
+    return groups
+
+
 def _blob_slots(items: list[Any]) -> tuple[list[int], list[dict], list[int]]:
-    """Shared slots for a message: the fds to pass (this sender's own tensors in one new memfd,
-    then each Blob handed on), each item's slot fields in order, and the fds to close after."""
-    fds, close, extras = [], [], []
-    own = [t for t in items if isinstance(t, torch.Tensor)]
-    offsets: Iterator[int] = iter(())
-    if own:
-        fd, at = _seal_into_memfd(own)
-        fds.append(fd)
-        close.append(fd)
-        offsets = iter(at)
-    index: dict[int, int] = {}
-    for t in items:
-        if isinstance(t, torch.Tensor):
-            extras.append({_SHARED: 0, "offset": next(offsets)})
-            continue
-        if id(t.blob) not in index:
-            index[id(t.blob)] = len(fds)
-            fds.append(t.blob.fd)
-        extras.append({_SHARED: index[id(t.blob)], "offset": t.offset})
-    if len(fds) > _MAX_BLOBS:
-        raise ValueError(f"{len(fds)} memfds in one message (at most {_MAX_BLOBS})")
-    return fds, extras, close
+    """Shared slots for a message: the fds to pass (this sender's own tensors in new memfds,
+    each within the file size limit, then each Blob handed on), each item's slot fields in
+    order, and the fds to close after."""
+    fds: list[int] = []
+    close: list[int] = []
+    own = [i for i, t in enumerate(items) if isinstance(t, torch.Tensor)]
+    extras: dict[int, dict] = {}
+    try:
+        for group in _groups([items[i] for i in own], _file_cap()):
+            fd, offsets = _seal_into_memfd([items[own[j]] for j in group])
+            close.append(fd)
+            fds.append(fd)
+            for j, off in zip(group, offsets):
+                extras[own[j]] = {_SHARED: len(fds) - 1, "offset": off}
+        index: dict[int, int] = {}
+        for i, t in enumerate(items):
+            if isinstance(t, Shared):
+                if id(t.blob) not in index:
+                    index[id(t.blob)] = len(fds)
+                    fds.append(t.blob.fd)
+                extras[i] = {_SHARED: index[id(t.blob)], "offset": t.offset}
+        if len(fds) > _MAX_BLOBS:
+            raise ValueError(f"{len(fds)} memfds in one message (at most {_MAX_BLOBS})")
+    except BaseException:
+        for f in close:
+            os.close(f)
+        raise
+    return fds, [extras[i] for i in range(len(items))], close
 
 
 def _memory(t: torch.Tensor) -> memoryview:

@@ -210,6 +210,7 @@ class EngineCfg(EvalCfg):
     gpus: str = "all"                # all | 0,1,... (device=cuda); one evaluation worker each
     eval_workers: int = 1            # device=cpu: evaluations at once
     prestart: Prestart = Prestart.auto   # start the next case's workers while a case runs
+    prestart_pairs: int = 2              # ...this many pairs ahead (a case that ends at once)
                                          # (they import torch for seconds)
 
 

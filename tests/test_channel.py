@@ -176,3 +176,23 @@ def test_forged_slots_are_garbage(skeleton, raw, announced, match):
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_tensors_pack_into_memfds_within_the_file_size_limit():
+    ts = [torch.zeros(n, dtype=torch.uint8) for n in (40, 40, 100, 1, 200)]   # 64-byte aligned
+    assert channel._groups(ts, 128) == [[0, 1], [2], [3], [4]]
+    assert channel._groups(ts, 256) == [[0, 1, 2], [3], [4]]
+    assert channel._groups([], 256) == []
+
+
+def test_outputs_larger_than_one_file_cross_in_several_memfds(link, monkeypatch):
+    monkeypatch.setattr(channel, "_file_cap", lambda: 4096)
+    outs = [torch.arange(1000.0) + i for i in range(3)]   # 4000 bytes each: a memfd apiece
+    held = link.carry({"trials": outs}, share=True)
+    assert len({id(s.blob) for s in held["trials"]}) == 3
+    second = Link()
+    try:
+        got = second.carry(held, share=False)["trials"]
+    finally:
+        second.close()
+    assert all(torch.equal(g, o) for g, o in zip(got, outs))
