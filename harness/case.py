@@ -418,7 +418,11 @@ class Case:
                                         "variant": variant}, limit, stage)
             if who == "ref":
                 ref_round_s = max(ref_round_s or 0.0, self.last_s)
-            return reply, (time.monotonic() - t0) * 1e3
+            ms = (time.monotonic() - t0) * 1e3
+            if who == "cand":
+                reply["checks"] = self._ask(cand, {"op": "checks"}, limit, stage)["checks"] \
+                    if checks else []
+            return reply, ms
 
         def new_check_seed() -> int:
             s = self.new_seed()

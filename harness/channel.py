@@ -146,6 +146,9 @@ def _seal_into_memfd(tensors: list[torch.Tensor]) -> tuple[int, list[int]]:
         os.ftruncate(fd, total)
         if total:
             with mmap.mmap(fd, total) as mm:
+                # A process forked meanwhile (another thread starting a worker) would hold this
+                # writable mapping until it execs, and the write seal would fail (EBUSY).
+                mm.madvise(mmap.MADV_DONTFORK)
                 for t, off in zip(tensors, offsets):
                     if t.numel():
                         torch.frombuffer(mm, dtype=t.dtype, count=t.numel(), offset=off) \

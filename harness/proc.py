@@ -155,11 +155,15 @@ class Worker:
         except channel.ChannelTimeout:
             self.kill()
             raise WorkerFailed(Failure("timeout", f"no answer within {timeout:g} s"))
-        except (channel.ChannelClosed, OSError):   # a broken pipe, or fds closed by kill()
+        except (channel.ChannelClosed, OSError) as e:   # a broken pipe, or fds closed by kill()
+            alive = self.proc.poll() is None
             code = self._reap()
             if self.jail is not None and code is not None and code > 128:
                 code = 128 - code   # bwrap exits 128+N for a command that signal N ended
-            raise WorkerFailed(Failure("crashed", describe_exit(code) + self._log_tail(),
+            # A worker still running when its channel failed was ended by the runner: say why.
+            why = f" (the runner ended it: its channel failed with {e!r})" if alive and \
+                isinstance(e, OSError) else ""
+            raise WorkerFailed(Failure("crashed", describe_exit(code) + why + self._log_tail(),
                                        -code if code is not None and code < 0 else None))
         except channel.ChannelGarbage as e:
             self.kill()

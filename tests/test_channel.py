@@ -196,3 +196,23 @@ def test_outputs_larger_than_one_file_cross_in_several_memfds(link, monkeypatch)
     finally:
         second.close()
     assert all(torch.equal(g, o) for g, o in zip(got, outs))
+
+
+def test_a_fork_while_a_memfd_is_filled_does_not_block_its_seal(link):
+    """Workers start from other threads (fork, then exec): a child must not inherit the
+    writable mapping, or the write seal fails with EBUSY."""
+    import subprocess
+    stop = threading.Event()
+
+    def spawn():
+        while not stop.is_set():
+            subprocess.Popen(["true"], preexec_fn=lambda: None).wait()   # preexec: a real fork
+
+    t = threading.Thread(target=spawn)
+    t.start()
+    try:
+        for _ in range(40):
+            assert isinstance(link.carry({"out": torch.zeros(1 << 20)}, share=True)["out"], channel.Shared)
+    finally:
+        stop.set()
+        t.join()
