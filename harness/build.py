@@ -120,7 +120,7 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
             env["CUDA_VISIBLE_DEVICES"] = ""
         elif device.startswith("cuda:"):
             env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
-        worker = Worker("build", scratch, env, file_limit_mb=4096, jail=jail)
+        worker = Worker("build", scratch, env, output_mb=4096, jail=jail)
         request = {"op": "build", "solution": str(solution_file), "pch": [o.message() for o in offers]}
         try:
             if jail is not None:

@@ -21,13 +21,14 @@ from omegaconf import OmegaConf
 
 from . import __version__, isolate, judge, roofline
 from .build import Build, build, ext_dir_for
-from .compare import compare, weak_problem
+from .compare import Match
 from .config import EvalCfg, config_hash
 from .device import DeviceInfo
 from .extract import code_hash, extract
 from .problem import ProblemError, file_hash
 from .proc import Worker, WorkerFailed, device_env
 from .store import Store
+from .tolerance import to_table
 from .timing import Schedule, Side, interleave, iqr, median, median_ci, ratio_ci, seed_source
 from .verdict import (INTERPRETER_CLOCK, SANDBOX_VIOLATION, UNSYNCED_WORK, WEAK_PROBLEM, Errors,
                       Outcome, Timing, Verdict)
@@ -105,22 +106,24 @@ def prepare(solution: Path, cfg: EvalCfg, device: str) -> Prepared:
 
 
 def new_worker(cfg: EvalCfg, role: str, scratch: Path, env: dict[str, str]) -> Worker:
-    # The output limit is for untrusted code; the reference may compile (torch.compile).
+    # The log cap is for untrusted code; the reference may compile (torch.compile) and say so.
     limit = cfg.limits.output_mb if role == "candidate" else 4096
     jail = isolate.jail_for(cfg, role, env.get("CUDA_VISIBLE_DEVICES") != "")
-    return Worker(role, scratch / role, env, file_limit_mb=limit,
+    return Worker(role, scratch / role, env, output_mb=limit,
                   max_message_mb=cfg.limits.max_message_mb, jail=jail)
 
 
 class Spares:
-    """A reference/candidate pair started ahead of its case, one at a time per evaluator: a fresh
-    worker spends seconds importing torch, which a batch need not wait for. Workers learn their
-    case (problem, solution, extension folder) only from the load request."""
+    """Reference/candidate pairs started ahead of their cases, `prestart_pairs` deep per
+    evaluator: a fresh worker spends seconds importing torch and making its CUDA context, which
+    a batch need not wait for, even after a case that ended at once. Workers learn their case
+    (problem, solution, extension folder) only from the load request."""
 
-    def __init__(self, cfg: EvalCfg, dev: DeviceInfo):
+    def __init__(self, cfg: EvalCfg, dev: DeviceInfo, depth: int = 1):
         self.cfg, self.env = cfg, device_env(dev.device, cfg.timing.cpu_threads)[0]
         self.scratch_root = Path(cfg.cache_dir).resolve() / "scratch"
-        self.ready: Optional[tuple[Path, tuple[Worker, Worker]]] = None
+        self.depth = max(1, depth)
+        self.ready: list[tuple[Path, tuple[Worker, Worker]]] = []
 
     def _start(self) -> tuple[Path, tuple[Worker, Worker]]:
         scratch = self.scratch_root / f"case-{uuid.uuid4().hex[:12]}"
@@ -128,17 +131,21 @@ class Spares:
                          new_worker(self.cfg, "candidate", scratch, self.env))
 
     def take(self) -> tuple[Path, tuple[Worker, Worker]]:
-        pair, self.ready = self.ready, self._start()
-        if pair is not None and all(w.alive() for w in pair[1]):
-            return pair
-        if pair is not None:   # died while waiting (killed, out of memory): never hand it out
-            self._discard(pair)
-        return self._start()
+        while self.ready:
+            pair = self.ready.pop(0)
+            if all(w.alive() for w in pair[1]):
+                break
+            self._discard(pair)   # died while waiting (killed, out of memory): never hand it out
+        else:
+            pair = self._start()
+        while len(self.ready) < self.depth:
+            self.ready.append(self._start())
+        return pair
 
     def close(self) -> None:
-        if self.ready is not None:
-            self._discard(self.ready)
-            self.ready = None
+        for pair in self.ready:
+            self._discard(pair)
+        self.ready = []
 
     @staticmethod
     def _discard(pair: tuple[Path, tuple[Worker, Worker]]) -> None:
@@ -157,6 +164,7 @@ class Case:
         self.cache_dir = Path(cfg.cache_dir).resolve()
         self.store_path = store_path
         self.new_seed = seed_source(cfg.seed)
+        self.tols = to_table(cfg.check.tolerances)
         self.verdict = Verdict(
             problem=str(problem), solution=str(solution), outcome=Outcome.OK,
             problem_hash=file_hash(problem), device=dev.device, hardware=dev.hardware,
@@ -272,14 +280,15 @@ class Case:
             if seeds["ordered"]:
                 ordered_ref = self._ask(ref, {**run, "seeds": [seeds["ordered"]], "reuse": False,
                                               "profile": False}, cfg.limits.step_s,
-                                        "reference run")["trials"][0]["output"]
+                                        "reference run")["trials"][0]["key"]
                 ref_s["ordered"] = self.last_s
+            weak = self._ask(ref, {"op": "weak", "keys": [t["key"] for t in ref_trials[: cfg.check.trials]],
+                                   "tolerances": self.tols, "margin": cfg.check.weak_margin},
+                             cfg.limits.step_s, "reference run")["weak"]
         except CaseEnd as e:
             raise ProblemError(f"{self.problem}: the reference failed: {e.message}") from None
-        ref_outputs = [t["output"] for t in ref_trials]
-        weak = weak_problem(ref_outputs[: cfg.check.trials], cfg.check.tolerances, cfg.check.weak_margin)
         if weak:
-            v.flag(WEAK_PROBLEM, weak)
+            v.flag(WEAK_PROBLEM, str(weak))
         self._stage("reference")
 
         store = [self.store_path, f"{self.store_path}-wal", f"{self.store_path}-shm"] if self.store_path else []
@@ -292,11 +301,11 @@ class Case:
         try:
             cand_trials = self._ask(cand, {**run, "profile": self.dev.device != "cpu"},
                                     self._limit(ref_s["run"]), "forward")["trials"]
-            self._judge_trials(ref_trials, cand_trials, src.code, info)
+            self._judge_trials(ref, ref_trials, cand_trials, src.code, info)
             if seeds["ordered"]:
                 out = self._ask(cand, {"op": "ordered", "seed": seeds["ordered"]},
                                 self._limit(ref_s["ordered"]), "forward")["output"]
-                m = compare(ordered_ref, out, cfg.check.tolerances)
+                m = self._compare(ref, [(ordered_ref, out)])[0]
                 if not m.ok:
                     v.flag(UNSYNCED_WORK, "forward did not wait for the caller's stream: with its "
                                           f"inputs made ready late on that stream, {m.message}")
@@ -323,13 +332,27 @@ class Case:
                 "ext_dir": isolate.EXT, "write_roots": inside, "allowed_reads": inside}
 
     # -- judging -------------------------------------------------------------------------------------
-    def _judge_trials(self, ref_trials: list, cand_trials: list, code: str, info: dict) -> None:
+    def _compare(self, ref: Worker, pairs: list[tuple[int, Any]]) -> list[Match]:
+        """Candidate outputs (shared memfds, passed on unread) against the reference's kept
+        ones, compared in the reference worker on its device."""
+        if not pairs:
+            return []
+        reply = self._ask(ref, {"op": "compare", "tolerances": self.tols,
+                                "pairs": [{"ref": k, "out": out} for k, out in pairs]},
+                          self.cfg.limits.step_s, "comparing outputs")
+        matches = reply.get("matches")
+        if not isinstance(matches, list) or len(matches) != len(pairs):
+            raise CaseEnd(Outcome.CRASHED, "comparing outputs: the reference worker's answer is malformed")
+        return [Match.from_dict(m) for m in matches]
+
+    def _judge_trials(self, ref: Worker, ref_trials: list, cand_trials: list, code: str,
+                      info: dict) -> None:
         v, cfg = self.verdict, self.cfg
         worst = Errors()
         failure = None
-        for i, (r, c) in enumerate(zip(ref_trials, cand_trials)):
+        matches = self._compare(ref, [(r["key"], c["output"]) for r, c in zip(ref_trials, cand_trials)])
+        for i, (r, c, m) in enumerate(zip(ref_trials, cand_trials, matches)):
             v.note(judge.trial(i, c["obs"], r["obs"]))
-            m = compare(r["output"], c["output"], cfg.check.tolerances)
             if m.errors.rel_norm >= worst.rel_norm:
                 worst = Errors(m.errors.max_abs, m.errors.max_rel, m.errors.rel_norm, i)
             if not m.ok and failure is None:
@@ -395,7 +418,11 @@ class Case:
                                         "variant": variant}, limit, stage)
             if who == "ref":
                 ref_round_s = max(ref_round_s or 0.0, self.last_s)
-            return reply, (time.monotonic() - t0) * 1e3
+            ms = (time.monotonic() - t0) * 1e3
+            if who == "cand":
+                reply["checks"] = self._ask(cand, {"op": "checks"}, limit, stage)["checks"] \
+                    if checks else []
+            return reply, ms
 
         def new_check_seed() -> int:
             s = self.new_seed()
@@ -415,15 +442,14 @@ class Case:
             check_seeds = [seed for seed, _ in got["cand"].checks]
             outs = self._ask(ref, {"op": "run", "seeds": check_seeds, "reuse": False, "delay_s": 0.0,
                               "profile": False}, self.cfg.limits.step_s, "reference run")["trials"]
-            rs.checks = [(seed, o["output"]) for seed, o in zip(check_seeds, outs)]
+            rs.checks = [(seed, o["key"]) for seed, o in zip(check_seeds, outs)]
         else:
             rs = got["ref"]
             if t.cached_baseline:
                 self._save_baseline(rs)
         cs = got["cand"]
         v.details["baseline"] = "cached" if baseline else "side by side"
-        for (_, r_out), (_, c_out) in zip(rs.checks, cs.checks):
-            m = compare(r_out, c_out, self.cfg.check.tolerances)
+        for m in self._compare(ref, [(key, out) for (_, key), (_, out) in zip(rs.checks, cs.checks)]):
             if not m.ok:
                 raise CaseEnd(Outcome.INCORRECT, f"timed call with fresh inputs: {m.message}")
 

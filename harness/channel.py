@@ -1,9 +1,16 @@
 """Length-framed messages between the runner and its workers, over a pair of pipes.
 
 A message is plain data (dicts, lists, numbers, strings, tensors): its skeleton is torch.save'd
-with each tensor replaced by a slot, and the tensors' raw bytes follow. The runner decodes the
-skeleton with weights_only=True, torch's loader for untrusted files, and reads each slot's bytes
-into a tensor it allocates itself: a hostile worker can send garbage, but not code.
+with each tensor replaced by a slot. The runner decodes the skeleton with weights_only=True,
+torch's loader for untrusted files: a hostile worker can send garbage, but not code.
+
+A tensor crosses one of two ways. Raw: its bytes follow the skeleton in the pipe, read into a
+tensor the reader allocates. Shared (a worker's outputs, any size): the sender copies every
+tensor of the message into one memfd, seals it against any further write or resize, and passes
+its descriptor over a Unix socket beside the pipes. The runner only checks the seals and the
+slots' bounds and hands the `Shared` handle on, unread, to the reference worker, which maps it
+and compares on its device: nothing about an output's size goes through a pipe, and what the
+comparison reads cannot change under it.
 """
 from __future__ import annotations
 
@@ -12,17 +19,26 @@ import enum
 import fcntl
 import io
 import math
+import mmap
 import os
 import select
+import socket
+import stat
 import struct
 import time
+import warnings
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import torch
 
-_HEADER = struct.Struct(">QQ")   # skeleton bytes, tensor bytes that follow it
+_HEADER = struct.Struct(">QQQ")   # skeleton bytes, raw tensor bytes that follow, shared blobs
 _SLOT = "__kh_tensor__"
+_SHARED = "__kh_shared__"
 _CHUNK = 1 << 22
+_ALIGN = 64
+_MAX_BLOBS = 16   # a sender packs its tensors into as few memfds as the file size limit allows
+_SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
 
 
 class ChannelClosed(Exception):
@@ -45,15 +61,70 @@ def widen(fd: int, size: int = 1 << 20) -> None:
         pass
 
 
-def _strip(obj: Any, tensors: list[torch.Tensor]) -> Any:
-    """The message with each CPU tensor replaced by a slot naming its dtype and shape: tensor
-    bytes cross raw, straight from and into tensor memory, not through torch.save's buffers
-    (a 128 MiB output took ~1 s each way that way)."""
+class Blob:
+    """A sealed memfd from another process: its size cannot change and nobody can write it."""
+    _map: Optional[mmap.mmap]
+
+    def __init__(self, fd: int, max_bytes: int):
+        self.fd, self.size, self._map = -1, 0, None
+        try:
+            st = os.fstat(fd)
+            seals = fcntl.fcntl(fd, fcntl.F_GET_SEALS)   # EINVAL: not a memfd at all
+        except OSError as e:
+            os.close(fd)
+            raise ChannelGarbage(f"a shared tensor's descriptor is not a sealed memfd ({e.strerror})")
+        if not stat.S_ISREG(st.st_mode) or seals & _SEALS != _SEALS or st.st_size > max_bytes:
+            os.close(fd)
+            raise ChannelGarbage("a shared tensor's memfd is not sealed against writes and resizes, "
+                                 f"or is over the message limit ({st.st_size} bytes)")
+        self.fd, self.size = fd, st.st_size
+
+    def tensor(self, offset: int, dtype: torch.dtype, shape: list[int]) -> torch.Tensor:
+        """A view of the bytes (private mapping: nothing written to it reaches the memfd)."""
+        numel = math.prod(shape)
+        if not numel:
+            return torch.empty(shape, dtype=dtype)
+        if self._map is None:
+            self._map = mmap.mmap(self.fd, self.size, flags=mmap.MAP_PRIVATE,
+                                  prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.frombuffer(self._map, dtype=dtype, count=numel, offset=offset).view(shape)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __del__(self) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A tensor in a Blob, as the runner holds it: checked, passed on, never read."""
+    blob: Blob
+    offset: int
+    dtype: str
+    shape: tuple[int, ...]
+
+    def tensor(self) -> torch.Tensor:
+        """Read after all (a build's tar from the builder, which the runner unpacks)."""
+        return self.blob.tensor(self.offset, getattr(torch, self.dtype), list(self.shape))
+
+
+def _strip(obj: Any, tensors: list[Any]) -> Any:
+    """The message with each tensor replaced by a slot naming its dtype and shape; tensors
+    cross straight from and into tensor memory, not through torch.save's buffers (a 128 MiB
+    output took ~1 s each way that way)."""
     if isinstance(obj, torch.Tensor) and obj.layout == torch.strided and not obj.is_quantized:
-        t = obj.detach().to("cpu").resolve_conj().resolve_neg().contiguous()
+        t = obj.detach().resolve_conj().resolve_neg()
         tensors.append(t)
         return {_SLOT: len(tensors) - 1, "dtype": str(t.dtype).removeprefix("torch."),
                 "shape": list(t.shape)}
+    if isinstance(obj, Shared):
+        tensors.append(obj)
+        return {_SLOT: len(tensors) - 1, "dtype": obj.dtype, "shape": list(obj.shape)}
     if isinstance(obj, enum.Enum):   # a config choice crosses as its plain value
         return obj.value
     if isinstance(obj, dict):
@@ -64,22 +135,130 @@ def _strip(obj: Any, tensors: list[torch.Tensor]) -> Any:
     return obj
 
 
+def _seal_into_memfd(tensors: list[torch.Tensor]) -> tuple[int, list[int]]:
+    """One sealed memfd holding every tensor (copied straight from its device), and offsets."""
+    offsets, total = [], 0
+    for t in tensors:
+        offsets.append(total)
+        total += -(-(t.numel() * t.element_size()) // _ALIGN) * _ALIGN
+    fd = os.memfd_create("kh-message", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        os.ftruncate(fd, total)
+        if total:
+            with mmap.mmap(fd, total) as mm:
+                # A process forked meanwhile (another thread starting a worker) would hold this
+                # writable mapping until it execs, and the write seal would fail (EBUSY).
+                mm.madvise(mmap.MADV_DONTFORK)
+                for t, off in zip(tensors, offsets):
+                    if t.numel():
+                        torch.frombuffer(mm, dtype=t.dtype, count=t.numel(), offset=off) \
+                            .view(t.shape).copy_(t)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, offsets
+
+
+def _file_cap() -> int:
+    """The largest file this process may write (RLIMIT_FSIZE): a memfd is a file."""
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return soft if soft != resource.RLIM_INFINITY else 1 << 62
+
+
+def _groups(tensors: list[torch.Tensor], cap: int) -> list[list[int]]:
+    """Indices of tensors packed in order into memfds of at most `cap` bytes each (one larger
+    than cap gets its own, and fails as a file over the limit would)."""
+    groups: list[list[int]] = []
+    size = cap
+    for i, t in enumerate(tensors):
+        n = -(-(t.numel() * t.element_size()) // _ALIGN) * _ALIGN
+        if size + n > cap:
+            groups.append([])
+            size = 0
+        groups[-1].append(i)
+        size += n
+    return groups
+
+
+def _blob_slots(items: list[Any]) -> tuple[list[int], list[dict], list[int]]:
+    """Shared slots for a message: the fds to pass (this sender's own tensors in new memfds,
+    each within the file size limit, then each Blob handed on), each item's slot fields in
+    order, and the fds to close after."""
+    fds: list[int] = []
+    close: list[int] = []
+    own = [i for i, t in enumerate(items) if isinstance(t, torch.Tensor)]
+    extras: dict[int, dict] = {}
+    try:
+        for group in _groups([items[i] for i in own], _file_cap()):
+            fd, offsets = _seal_into_memfd([items[own[j]] for j in group])
+            close.append(fd)
+            fds.append(fd)
+            for j, off in zip(group, offsets):
+                extras[own[j]] = {_SHARED: len(fds) - 1, "offset": off}
+        index: dict[int, int] = {}
+        for i, t in enumerate(items):
+            if isinstance(t, Shared):
+                if id(t.blob) not in index:
+                    index[id(t.blob)] = len(fds)
+                    fds.append(t.blob.fd)
+                extras[i] = {_SHARED: index[id(t.blob)], "offset": t.offset}
+        if len(fds) > _MAX_BLOBS:
+            raise ValueError(f"{len(fds)} memfds in one message (at most {_MAX_BLOBS})")
+    except BaseException:
+        for f in close:
+            os.close(f)
+        raise
+    return fds, [extras[i] for i in range(len(items))], close
+
+
 def _memory(t: torch.Tensor) -> memoryview:
     """The tensor's bytes, in place (the caller keeps the tensor alive)."""
     n = t.numel() * t.element_size()
     return memoryview((ctypes.c_ubyte * n).from_address(t.data_ptr())).cast("B")
 
 
-def send(fd: int, obj: Any) -> None:
-    tensors: list[torch.Tensor] = []
-    buf = io.BytesIO()
-    torch.save(_strip(obj, tensors), buf)
-    skeleton = buf.getvalue()
-    raw = sum(t.numel() * t.element_size() for t in tensors)
-    write_all(fd, _HEADER.pack(len(skeleton), raw) + skeleton)
-    for t in tensors:
-        if t.numel():
-            write_all(fd, _memory(t))
+def _slots(obj: Any, extras: list[dict]) -> Any:
+    if isinstance(obj, dict):
+        if _SLOT in obj:
+            return {**obj, **extras[obj[_SLOT]]}
+        return {k: _slots(v, extras) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        out = [_slots(v, extras) for v in obj]
+        return tuple(out) if isinstance(obj, tuple) else out
+    return obj
+
+
+def send(fd: int, obj: Any, sock: Optional[socket.socket] = None) -> None:
+    """Tensors go shared when there is a socket to pass the memfd on, raw otherwise."""
+    items: list[Any] = []
+    skeleton_obj = _strip(obj, items)
+    fds: list[int] = []
+    close: list[int] = []
+    raw_tensors: list[torch.Tensor] = []
+    try:
+        if sock is not None and items:
+            fds, extras, close = _blob_slots(items)
+            skeleton_obj = _slots(skeleton_obj, extras)
+        elif any(isinstance(t, Shared) for t in items):
+            raise ValueError("a shared tensor needs a socket to cross")
+        else:
+            raw_tensors = [t.to("cpu").contiguous() for t in items]
+        buf = io.BytesIO()
+        torch.save(skeleton_obj, buf)
+        skeleton = buf.getvalue()
+        if fds:
+            assert sock is not None
+            socket.send_fds(sock, [b"m"], fds)
+        raw = sum(t.numel() * t.element_size() for t in raw_tensors)
+        write_all(fd, _HEADER.pack(len(skeleton), raw, len(fds)) + skeleton)
+        for t in raw_tensors:
+            if t.numel():
+                write_all(fd, _memory(t))
+    finally:
+        for f in close:
+            os.close(f)
 
 
 def write_all(fd: int, data: Any) -> None:
@@ -108,9 +287,18 @@ def _read_into(fd: int, view: memoryview, deadline: Optional[float]) -> None:
         view = view[n:]
 
 
-def _slot_tensor(slot: dict, fd: int, budget: list[int], deadline: Optional[float]) -> torch.Tensor:
+@dataclass
+class _Reading:
+    fd: int
+    budget: int                  # raw bytes announced and not yet claimed
+    deadline: Optional[float]
+    blobs: list[Blob]
+    share: bool                  # hand shared slots on as Shared (runner) or map them (worker)
+
+
+def _slot_tensor(slot: dict, rd: _Reading) -> Any:
     """Check a slot against what the header announced (a hostile worker writes the skeleton
-    too), then read its bytes straight into a new tensor."""
+    too), then read its bytes straight into a new tensor, or take it from its memfd."""
     dtype = getattr(torch, str(slot.get("dtype")), None)
     shape = slot.get("shape")
     if not isinstance(dtype, torch.dtype) or not isinstance(shape, list) or \
@@ -118,24 +306,62 @@ def _slot_tensor(slot: dict, fd: int, budget: list[int], deadline: Optional[floa
         raise ChannelGarbage(f"bad tensor slot {str(slot)[:200]}")
     numel = math.prod(shape)
     n = numel * dtype.itemsize
-    if n > budget[0]:
+    if _SHARED in slot:
+        which, offset = slot[_SHARED], slot.get("offset")
+        if not isinstance(which, int) or not 0 <= which < len(rd.blobs) or \
+                not isinstance(offset, int) or offset < 0 or offset % _ALIGN or \
+                offset + n > rd.blobs[which].size:
+            raise ChannelGarbage(f"shared tensor slot outside its memfd: {str(slot)[:200]}")
+        blob = rd.blobs[which]
+        if rd.share:
+            return Shared(blob, offset, str(dtype).removeprefix("torch."), tuple(shape))
+        return blob.tensor(offset, dtype, shape)
+    if n > rd.budget:
         raise ChannelGarbage("tensor bytes beyond what the message announced")
-    budget[0] -= n
+    rd.budget -= n
     data = torch.empty(n, dtype=torch.uint8)
     if n:
-        _read_into(fd, _memory(data), deadline)
+        _read_into(rd.fd, _memory(data), rd.deadline)
     return data.view(dtype).reshape(shape) if numel else torch.empty(shape, dtype=dtype)
 
 
-def _fill(obj: Any, fd: int, budget: list[int], deadline: Optional[float]) -> Any:
+def _fill(obj: Any, rd: _Reading) -> Any:
     if isinstance(obj, dict):
         if _SLOT in obj:
-            return _slot_tensor(obj, fd, budget, deadline)
-        return {k: _fill(v, fd, budget, deadline) for k, v in obj.items()}
+            return _slot_tensor(obj, rd)
+        return {k: _fill(v, rd) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        out = [_fill(v, fd, budget, deadline) for v in obj]
+        out = [_fill(v, rd) for v in obj]
         return tuple(out) if isinstance(obj, tuple) else out
     return obj
+
+
+def _receive_blobs(sock: Optional[socket.socket], n: int, deadline: Optional[float],
+                   max_bytes: int) -> list[Blob]:
+    if not n:
+        return []
+    if sock is None or n > _MAX_BLOBS:
+        raise ChannelGarbage(f"a message announced {n} shared memfds")
+    _wait(sock.fileno(), deadline)
+    try:
+        data, fds, flags, _ = socket.recv_fds(sock, 16, _MAX_BLOBS)
+    except OSError as e:
+        raise ChannelClosed() from e
+    if not data and not fds:
+        raise ChannelClosed()
+    if flags & socket.MSG_CTRUNC or len(fds) != n:
+        for f in fds:
+            os.close(f)
+        raise ChannelGarbage(f"a message announced {n} shared memfds and passed {len(fds)}")
+    blobs: list[Blob] = []
+    for i, f in enumerate(fds):
+        try:
+            blobs.append(Blob(f, max_bytes))   # closes f when it is not a sealed memfd
+        except ChannelGarbage:
+            for later in fds[i + 1:]:
+                os.close(later)
+            raise
+    return blobs
 
 
 def decode(data: bytes | bytearray) -> Any:
@@ -151,12 +377,15 @@ def _read_exact(fd: int, n: int, deadline: Optional[float]) -> bytearray:
     return data
 
 
-def read_message(fd: int, deadline: Optional[float] = None, max_bytes: int = 1 << 40) -> Any:
-    n, raw = _HEADER.unpack(_read_exact(fd, _HEADER.size, deadline))
+def read_message(fd: int, deadline: Optional[float] = None, max_bytes: int = 1 << 40,
+                 sock: Optional[socket.socket] = None, share: bool = False) -> Any:
+    """`share`: shared tensors come back as Shared handles (the runner passes them on unread);
+    otherwise as tensors mapped from their memfd."""
+    n, raw, nblobs = _HEADER.unpack(_read_exact(fd, _HEADER.size, deadline))
     if n + raw > max_bytes:
         raise ChannelGarbage(f"message of {n + raw} bytes is over the {max_bytes} byte limit")
-    budget = [raw]
-    obj = _fill(decode(_read_exact(fd, n, deadline)), fd, budget, deadline)
-    if budget[0]:
-        raise ChannelGarbage(f"{budget[0]} announced tensor bytes were never claimed")
+    rd = _Reading(fd, raw, deadline, _receive_blobs(sock, nblobs, deadline, max_bytes), share)
+    obj = _fill(decode(_read_exact(fd, n, deadline)), rd)
+    if rd.budget:
+        raise ChannelGarbage(f"{rd.budget} announced tensor bytes were never claimed")
     return obj

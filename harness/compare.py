@@ -1,18 +1,21 @@
-"""Output comparison, done by the runner on plain CPU tensors the workers sent.
+"""Output comparison, done by the reference worker (trusted) on its own device: it keeps its
+outputs, and the candidate's arrive mapped from a sealed memfd (see channel), so only the
+metrics cross to the runner.
 
 A structure (tensor, or nested lists of tensors and numbers) matches the reference's when every
 leaf has the same shape and dtype, no NaN/Inf the reference lacks, and values within the
-dtype's tolerance (see config.Tol).
+dtype's tolerance (see tolerance.Tol).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 import torch
 
-from .config import Tol
+from .tolerance import Tol
 from .verdict import Errors
 
 
@@ -21,6 +24,17 @@ class Match:
     ok: bool
     errors: Errors
     message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @staticmethod
+    def from_dict(d: Any) -> "Match":
+        """From a worker's reply: a malformed one is a failed match, never the runner's crash."""
+        try:
+            return Match(bool(d["ok"]), Errors(**d["errors"]), str(d.get("message", "")))
+        except (KeyError, TypeError, AttributeError):
+            return Match(False, Errors(), f"malformed comparison result {str(d)[:200]}")
 
 
 def _leaves(x: Any, path: str = "out") -> list[tuple[str, Any]]:
@@ -62,6 +76,7 @@ def compare(ref: Any, out: Any, tolerances: Mapping[str, Tol], scale: float = 1.
             return Match(False, worst, f"{path}: shape {tuple(o.shape)} != reference {tuple(r.shape)}")
         if o.dtype != r.dtype:
             return Match(False, worst, f"{path}: dtype {o.dtype} != reference {r.dtype}")
+        o = o.to(r.device)   # shape and dtype agree: the copy is the reference's own size
         tol = _tol_for(r.dtype, tolerances)
         if not r.is_floating_point() and not r.is_complex():
             bad = int((o != r).sum())

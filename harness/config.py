@@ -13,6 +13,8 @@ from typing import Any, Dict, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
+from .tolerance import Tol
+
 
 class Choice(str, enum.Enum):
     """An enum-like knob: OmegaConf rejects any other value, naming the ones it accepts.
@@ -73,18 +75,6 @@ class CompileMode(Choice):
     reduce_overhead = "reduce-overhead"
     max_autotune = "max-autotune"
     max_autotune_no_cudagraphs = "max-autotune-no-cudagraphs"
-
-
-@dataclass
-class Tol:
-    """Pass iff |out-ref| <= atol + rtol*|ref| everywhere AND ||out-ref||/||ref|| <= max_rel_norm.
-
-    The elementwise test catches wrong indices; the norm test catches lowered precision, which
-    an elementwise tolerance loose enough for honest reordering would let through.
-    """
-    atol: float = 1e-3
-    rtol: float = 1e-3
-    max_rel_norm: float = 1e-4
 
 
 def _default_tolerances() -> Dict[str, Tol]:
@@ -158,7 +148,7 @@ class LimitsCfg:
     probe_s: float = 300.0           # reference probe: work counts, device peaks (once per device)
     compile_s: float = 600.0         # the first torch.compile'd round (timing.compile_baseline)
     finish_s: float = 30.0           # the candidate's closing report
-    max_message_mb: int = 4096       # largest reply accepted from a worker
+    max_message_mb: int = 4096       # largest reply accepted from a worker, and largest file it writes
     output_mb: int = 64              # a worker's stdout/stderr beyond this ends it
 
 
@@ -224,6 +214,7 @@ class EngineCfg(EvalCfg):
     gpus: str = "all"                # all | 0,1,... (device=cuda); one evaluation worker each
     eval_workers: int = 1            # device=cpu: evaluations at once
     prestart: Prestart = Prestart.auto   # start the next case's workers while a case runs
+    prestart_pairs: int = 2              # ...this many pairs ahead (a case that ends at once)
                                          # (they import torch for seconds)
 
 

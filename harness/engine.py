@@ -148,7 +148,7 @@ class Engine:
         cfg = self.cfg
         ahead = cfg.prestart is Prestart.always or \
             (cfg.prestart is Prestart.auto and dev.device != "cpu")
-        spares = Spares(cfg, dev) if ahead else None
+        spares = Spares(cfg, dev, cfg.prestart_pairs) if ahead else None
         try:
             while not self.stop.is_set():
                 item = self._built.get()

@@ -373,6 +373,9 @@ def unpack(blob: Any, dest: str | Path, skip: Iterable[str] = ()) -> None:
     import json
     skip = set(skip) | {_TIMES}
     dest = Path(dest)
+    from .channel import Shared
+    if isinstance(blob, Shared):
+        blob = blob.tensor()
     data = bytes(blob.numpy().tobytes()) if hasattr(blob, "numpy") else bytes(blob)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
         members = [m for m in tar.getmembers() if m.name.split("/", 1)[0] not in skip]

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Optional
 
 import hydra
-import torch
 from tabulate import tabulate
 
-from .compare import compare, weak_problem
+from .compare import Match
 from .config import LintCfg, LintFormat, register
 from .device import resolve
 from .discover import _problem_files
@@ -31,6 +30,7 @@ from .errors import UserError, entry
 from .problem import ProblemError, check_file, problem_id
 from .proc import Worker, WorkerFailed, device_env
 from .timing import median
+from .tolerance import to_table
 
 register()
 
@@ -70,7 +70,7 @@ def _ask(w: Worker, msg: dict, timeout: float) -> dict:
 
 def new_worker(cfg: LintCfg, env: dict[str, str]) -> Worker:
     scratch = Path(cfg.cache_dir).resolve() / "scratch" / f"lint-{uuid.uuid4().hex[:10]}"
-    return Worker("reference", scratch, env, file_limit_mb=cfg.limits.output_mb,
+    return Worker("reference", scratch, env, output_mb=cfg.limits.output_mb,
                   max_message_mb=cfg.limits.max_message_mb)
 
 
@@ -89,19 +89,22 @@ def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
         seeds = [11, 11] + [100 + i for i in range(max(2, cfg.seeds))]
         trials = _ask(w, {"op": "run", "seeds": seeds, "reuse": False, "delay_s": 0.0,
                           "profile": False}, cfg.limits.step_s)["trials"]
-        outs = [t["output"] for t in trials]
+        keys = [t["key"] for t in trials]
         sums = [t["obs"]["checksum"] for t in trials]
+        tols = to_table(cfg.check.tolerances)
         if sums[0] != sums[1]:
             res.problems.append("get_inputs differs for the same seed")
         if len({tuple(s) for s in sums[1:]}) < len(sums) - 1:
             res.problems.append("get_inputs does not vary with the seed")
-        if not res.nondeterministic and not compare(outs[0], outs[1], cfg.check.tolerances).ok:
+        same = _ask(w, {"op": "compare", "tolerances": tols, "keep": True,
+                        "pairs": [{"ref": keys[0], "other": keys[1]}]}, cfg.limits.step_s)["matches"][0]
+        if not res.nondeterministic and not Match.from_dict(same).ok:
             res.problems.append("reference not deterministic for a fixed seed "
                                 "(or mark NONDETERMINISTIC = True)")
-        if any(torch.is_tensor(t) and t.is_floating_point() and not bool(torch.isfinite(t).all())
-               for o in outs for t in (o if isinstance(o, list) else [o])):
+        if any(t["obs"].get("nonfinite") for t in trials):
             res.problems.append("output has NaN/Inf")
-        weak = weak_problem(outs[1:], cfg.check.tolerances, cfg.check.weak_margin)
+        weak = _ask(w, {"op": "weak", "keys": keys[1:], "tolerances": tols,
+                        "margin": cfg.check.weak_margin}, cfg.limits.step_s)["weak"]
         if weak:
             res.problems.append(f"weak: {weak}")
         t = cfg.timing

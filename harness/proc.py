@@ -3,9 +3,11 @@ it, and say what happened to it. Nothing here imports solution code or touches C
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -86,26 +88,39 @@ def describe_exit(returncode: Optional[int]) -> str:
     return f"exited with status {returncode} without sending a result"
 
 
+def _capped_log(limit: int) -> int:
+    """stdout/stderr in memory, sized once and sealed against growing: a write past the cap
+    fails, whatever writes it, and a noisy worker fills no disk."""
+    fd = os.memfd_create("kh-log", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.ftruncate(fd, limit)
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_SEAL)
+    return fd
+
+
 class Worker:
-    """One worker subprocess: `python -m harness.worker ROLE RFD WFD`, under `jail` if given."""
+    """One worker subprocess: `python -m harness.worker ROLE RFD WFD SOCKFD`, under `jail` if
+    given. Messages go through the pipes; the socket passes memfds of shared tensors."""
 
     def __init__(self, role: str, scratch: Path, env_extra: Optional[dict[str, str]] = None,
-                 file_limit_mb: int = 64, max_message_mb: int = 4096, jail: Optional[Jail] = None):
+                 output_mb: int = 64, max_message_mb: int = 4096, jail: Optional[Jail] = None):
+        """`output_mb` caps stdout and stderr together; `max_message_mb` caps a reply and any
+        one file the worker writes (a memfd of shared outputs is one)."""
         self.role = role
         self.jail = jail
         self.scratch = scratch
         scratch.mkdir(parents=True, exist_ok=True)
-        self.log_path = scratch / f"{role}.log"
         self.max_bytes = max_message_mb << 20
+        self._log = _capped_log(output_mb << 20)
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         for fd in (to_child_w, from_child_r):
             channel.widen(fd)
-        limit = file_limit_mb << 20
-        argv = [sys.executable, "-m", "harness.worker", role, str(to_child_r), str(from_child_w)]
+        self.sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv = [sys.executable, "-m", "harness.worker", role, str(to_child_r), str(from_child_w),
+                str(child_sock.fileno())]
         env = scrubbed_env(scratch, env_extra)
-        fds: tuple[int, ...] = (to_child_r, from_child_w)
-        limits = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, limit)]
+        fds: tuple[int, ...] = (to_child_r, from_child_w, child_sock.fileno())
+        limits = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, self.max_bytes)]
         if jail is not None:
             argv, jail_fds = jail.argv(argv, scratch.resolve())
             env.update(jail.env(scratch.resolve()))
@@ -117,32 +132,38 @@ class Worker:
                 resource.setrlimit(which, (value, value))
 
         try:
-            with open(self.log_path, "wb") as log:
-                self.proc = subprocess.Popen(
-                    argv, pass_fds=fds, stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=subprocess.STDOUT, cwd=str(scratch), env=env,
-                    start_new_session=True, preexec_fn=_limits)
+            self.proc = subprocess.Popen(
+                argv, pass_fds=fds, stdin=subprocess.DEVNULL, stdout=self._log,
+                stderr=subprocess.STDOUT, cwd=str(scratch), env=env,
+                start_new_session=True, preexec_fn=_limits)
         finally:
+            child_sock.detach()
             for fd in fds:
                 os.close(fd)
         self._w, self._r = to_child_w, from_child_r
         LIVE.add(self)
 
     def request(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send one request and wait for its reply; on any failure the worker is dead after."""
+        """Send one request and wait for its reply; on any failure the worker is dead after.
+        Tensors in the reply that came shared stay channel.Shared handles, to pass on."""
         if self._w < 0:   # killed already (an interrupted batch ends every worker at once)
             raise WorkerFailed(Failure("crashed", "the worker was stopped by the runner"))
         try:
-            channel.send(self._w, msg)
-            reply = channel.read_message(self._r, time.monotonic() + timeout, self.max_bytes)
+            channel.send(self._w, msg, self.sock)
+            reply = channel.read_message(self._r, time.monotonic() + timeout, self.max_bytes,
+                                         self.sock, share=True)
         except channel.ChannelTimeout:
             self.kill()
             raise WorkerFailed(Failure("timeout", f"no answer within {timeout:g} s"))
-        except (channel.ChannelClosed, OSError):   # a broken pipe, or fds closed by kill()
+        except (channel.ChannelClosed, OSError) as e:   # a broken pipe, or fds closed by kill()
+            alive = self.proc.poll() is None
             code = self._reap()
             if self.jail is not None and code is not None and code > 128:
                 code = 128 - code   # bwrap exits 128+N for a command that signal N ended
-            raise WorkerFailed(Failure("crashed", describe_exit(code) + self._log_tail(),
+            # A worker still running when its channel failed was ended by the runner: say why.
+            why = f" (the runner ended it: its channel failed with {e!r})" if alive and \
+                isinstance(e, OSError) else ""
+            raise WorkerFailed(Failure("crashed", describe_exit(code) + why + self._log_tail(),
                                        -code if code is not None and code < 0 else None))
         except channel.ChannelGarbage as e:
             self.kill()
@@ -163,11 +184,9 @@ class Worker:
             return self.proc.returncode
 
     def _log_tail(self, n: int = 1500) -> str:
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - n))
-                tail = f.read().decode("utf-8", "replace").strip()
+        try:   # the worker's stdout shares this file description: its offset is the end
+            end = os.lseek(self._log, 0, os.SEEK_CUR)
+            tail = os.pread(self._log, min(n, end), max(0, end - n)).decode("utf-8", "replace").strip()
         except OSError:
             return ""
         return f"; last output: {tail[-n:]}" if tail else ""
@@ -183,6 +202,7 @@ class Worker:
             except OSError:
                 pass
         self._w = self._r = -1
+        self.sock.close()
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -192,11 +212,16 @@ class Worker:
         except subprocess.TimeoutExpired:
             pass
 
+    def __del__(self) -> None:
+        if getattr(self, "_log", -1) >= 0:
+            os.close(self._log)
+            self._log = -1
+
     def close(self, timeout: float = 10.0) -> None:
         """Ask politely, then kill: leftovers (threads, children) must not outlive the case."""
         if self.proc.poll() is None and self._w >= 0:
             try:
-                channel.send(self._w, {"op": "exit"})
+                channel.send(self._w, {"op": "exit"}, self.sock)
                 self.proc.wait(timeout)
             except (OSError, subprocess.TimeoutExpired):
                 pass

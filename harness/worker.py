@@ -7,8 +7,10 @@ The harness's own references (timers, sync, seeds) are taken at import, before s
 """
 from __future__ import annotations
 
+import itertools
 import os
 import random
+import socket
 import sys
 import threading
 import time
@@ -27,7 +29,9 @@ if sys.argv[1:2] != ["build"]:   # a builder checks nothing for tampering: 2 s l
     import torch.profiler  # noqa: F401
 
 from . import channel, pch, sandbox, timing, triton_support  # noqa: E402
+from .compare import compare, weak_problem  # noqa: E402
 from .problem import load_module, load_problem  # noqa: E402
+from .tolerance import from_table  # noqa: E402
 
 _seed_torch = torch.manual_seed
 _seed_python = random.seed
@@ -83,15 +87,20 @@ def _same(a: Any, b: Any) -> bool:
     return True
 
 
-def _to_host(x: Any) -> Any:
-    """Plain CPU tensors only: what crosses the channel can hide no behaviour."""
+def _frozen(x: Any) -> Any:
+    """Plain tensors copied now (a graph replay or a later call may reuse the memory), lists
+    and scalars: what is kept or crosses the channel can hide no behaviour."""
     if isinstance(x, torch.Tensor):
-        return _clone(_plain(x).detach().to("cpu")).contiguous()
+        return _clone(_plain(x).detach())
     if isinstance(x, (list, tuple)):
-        return [_to_host(v) for v in x]
+        return [_frozen(v) for v in x]
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
     return f"<unsupported output of type {type(x).__name__}>"
+
+
+def _nonfinite(x: Any) -> bool:
+    return any(t.is_floating_point() and not bool(torch.isfinite(t).all()) for t in _tensors(x))
 
 
 def _storages(x: Any) -> set[int]:
@@ -132,6 +141,19 @@ class Runner:
         self.last_inputs: Optional[list[Any]] = None
         self.solution = ""
         self.launches = triton_support.Launches()
+        self.kept: dict[int, Any] = {}   # reference: outputs by key, until compared
+        self._keys = itertools.count(1)
+        self.pending: list[Any] = []     # candidate: the last round's check outputs
+
+    def _out(self, out: Any) -> Any:
+        """What a call's output becomes in a reply: the reference keeps it on its device and
+        answers with a key; the candidate sends it (shared, see channel)."""
+        frozen = _frozen(out)
+        if self.role != "reference":
+            return frozen
+        key = next(self._keys)
+        self.kept[key] = frozen
+        return key
 
     # -- requests ----------------------------------------------------------------------------
     def load(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -220,7 +242,7 @@ class Runner:
         with torch.no_grad():
             out = self.model(*held)
         sync()
-        return {"output": _to_host(out)}
+        return {"output": self._out(out)}
 
     def time(self, msg: dict[str, Any]) -> dict[str, Any]:
         if self.clock is None:
@@ -249,10 +271,20 @@ class Runner:
                 dev_ms.append(d)
                 wall_ms.append(w)
                 if i in check_at:
-                    checks.append(_to_host(out))
+                    checks.append(self._out(out) if self.role == "reference" else _frozen(out))
                 del out
-        return {"device_ms": dev_ms, "wall_ms": wall_ms, "checks": checks,
+        if self.role == "reference":
+            return {"device_ms": dev_ms, "wall_ms": wall_ms, "checks": checks,
+                    "threads_grew": sandbox.thread_count() > threads0}
+        # A candidate's outputs are fetched by a request of their own ("checks"): the round's
+        # reply stays as small as the reference's, so the runner's clock compares like with like.
+        self.pending = checks
+        return {"device_ms": dev_ms, "wall_ms": wall_ms, "checks": len(checks),
                 "threads_grew": sandbox.thread_count() > threads0}
+
+    def checks(self, msg: dict[str, Any]) -> dict[str, Any]:
+        out, self.pending = self.pending, []
+        return {"checks": out}
 
     def _callable(self, variant: str, graph: bool, index: int, mode: str) -> Callable[[], Any]:
         """forward on input set `index`: eager, torch.compile'd (reference), or a CUDA graph replay."""
@@ -302,15 +334,44 @@ class Runner:
             result["peak_memory"] = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
         return result
 
+    def compare(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Reference only: each pair's kept output against a candidate's output (or another
+        kept one); the compared keys are dropped unless `keep`."""
+        tols = from_table(msg["tolerances"])
+        matches = []
+        for pair in msg["pairs"]:
+            ref = self.kept[pair["ref"]]
+            other = self.kept[pair["other"]] if "other" in pair else pair["out"]
+            matches.append(compare(ref, other, tols).to_dict())
+        if not msg.get("keep"):
+            for pair in msg["pairs"]:
+                self.kept.pop(pair["ref"], None)
+        return {"matches": matches}
+
+    def weak(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Reference only: why a trivial output would pass these kept outputs, or None."""
+        outs = [self.kept[k] for k in msg["keys"]]
+        return {"weak": weak_problem(outs, from_table(msg["tolerances"]), msg["margin"])}
+
     def finish(self, msg: dict[str, Any]) -> dict[str, Any]:
         return {"tampered": self.guard.tampered(), "violations": list(self.guard.violations),
                 "ext_calls": self.guard.ext_calls}
 
     # -- helpers -------------------------------------------------------------------------------
     def _inputs(self, seed: int) -> list[Any]:
+        """Made on the device where torch can (gigabytes of random inputs take seconds on the
+        host, milliseconds on a GPU); both workers take the same path, so they agree."""
         _seed_all(seed)
-        return [x.to(self.device) if isinstance(x, torch.Tensor) else x
-                for x in self.problem.get_inputs()]
+        if self.device.type == "cuda":
+            try:
+                with self.device:
+                    made = self.problem.get_inputs()
+            except Exception:
+                _seed_all(seed)
+                made = self.problem.get_inputs()
+        else:
+            made = self.problem.get_inputs()
+        return [x.to(self.device) if isinstance(x, torch.Tensor) else x for x in made]
 
     def _refill(self, inputs: list[Any], seed: int) -> None:
         fresh = self._inputs(seed)
@@ -357,7 +418,10 @@ class Runner:
         obs["input_mutated"] = not _same(snapshot, inputs)
         obs["aliases_input"] = bool(_storages(out) & _storages(inputs))
         obs["out_type"] = type(out).__name__
-        return {"output": _to_host(out), "obs": obs}
+        if self.role == "reference":
+            obs["nonfinite"] = _nonfinite(out)
+            return {"key": self._out(out), "obs": obs}
+        return {"output": self._out(out), "obs": obs}
 
 
 class _Empty(torch.nn.Module):
@@ -428,14 +492,18 @@ def _watch_parent() -> None:
 def main() -> None:
     _watch_parent()
     role, rfd, wfd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    sock = socket.socket(fileno=int(sys.argv[4]))
+    if role != "build" and os.environ.get("CUDA_VISIBLE_DEVICES") and torch.cuda.is_available():
+        torch.empty(1, device="cuda")   # the context costs ~1 s: a spare pays it before its case
     guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel, triton_support])
     runner = Runner(role, guard)
     handlers = {"load": runner.load, "warm": runner.warm, "run": runner.run, "time": runner.time,
                 "ordered": runner.ordered, "probe": runner.probe, "finish": runner.finish,
+                "compare": runner.compare, "weak": runner.weak, "checks": runner.checks,
                 "build": lambda m: build(m, guard), "stage": stage}
     while True:
         try:
-            msg = channel.read_message(rfd)
+            msg = channel.read_message(rfd, sock=sock)
         except channel.ChannelClosed:
             break
         if msg.get("op") == "exit":
@@ -446,7 +514,7 @@ def main() -> None:
             if isinstance(e, KeyboardInterrupt):
                 raise
             reply = {"error": _exc_line(e), "kind": "runtime", "trace": _trace(e)}
-        channel.send(wfd, reply)
+        channel.send(wfd, reply, sock)
     sys.stdout.flush()
     os._exit(0)   # skip interpreter teardown: a solution's __del__ or atexit cannot change anything
 

@@ -9,6 +9,8 @@ import sys
 import pytest
 
 from harness.case import evaluate
+from harness.config import EvalCfg
+from harness.tolerance import to_table
 from harness.verdict import Outcome
 
 from conftest import EXAMPLES, ROOT, SMALL, make_cfg
@@ -149,11 +151,22 @@ def test_worker_answers_every_request_the_runner_sends(tmp_path):
                          "profile": False}, 60)
         ordered = w.request({"op": "ordered", "seed": 5}, 60)
         assert "error" not in ordered, ordered
-        assert torch.equal(ordered["output"], run["trials"][0]["output"])
+        tols = to_table(EvalCfg().check.tolerances)
+        key = run["trials"][0]["key"]
+        same = w.request({"op": "compare", "tolerances": tols, "keep": True,
+                          "pairs": [{"ref": key, "other": ordered["output"]}]}, 60)["matches"]
+        assert same[0]["ok"], same
         timed = w.request({"op": "time", "n": 3, "check_seeds": [9], "warmup": True,
                            "warmup_calls": 1, "warmup_s": 0.0, "cache": "warm", "rotate_sets": 1,
                            "flush_bytes": 0, "set_seeds": [7]}, 60)
         assert len(timed["device_ms"]) == 3 and len(timed["checks"]) == 1
+        # An output sent in (shared, as the runner forwards a candidate's) against a kept one.
+        wrong = w.request({"op": "compare", "tolerances": tols, "pairs": [
+            {"ref": key, "out": torch.zeros(4)}, {"ref": timed["checks"][0], "out": 1.5}]}, 60)
+        assert [m["ok"] for m in wrong["matches"]] == [False, False], wrong
+        assert "shape" in wrong["matches"][0]["message"]
+        weak = w.request({"op": "weak", "keys": [key], "tolerances": tols, "margin": 10.0}, 60)
+        assert "error" in weak   # compared without keep: the key is gone
         probe = w.request({"op": "probe", "seed": 7, "cache": "warm", "flush_bytes": 0,
                            "peaks": False}, 60)
         assert probe["bytes"] > 0 and probe["overhead_ms"] > 0
