@@ -5,9 +5,9 @@ with each tensor replaced by a slot. The runner decodes the skeleton with weight
 torch's loader for untrusted files: a hostile worker can send garbage, but not code.
 
 A tensor crosses one of two ways. Raw: its bytes follow the skeleton in the pipe, read into a
-tensor the reader allocates. Shared (a worker's outputs, any size): the sender copies every
-tensor of the message into one memfd, seals it against any further write or resize, and passes
-its descriptor over a Unix socket beside the pipes. The runner only checks the seals and the
+tensor the reader allocates. Shared (a worker's outputs, any size): the sender copies the
+message's tensors into memfds (as few as the file size limit allows), seals each against any
+further write or resize, and passes the descriptors over a Unix socket beside the pipes. The runner only checks the seals and the
 slots' bounds and hands the `Shared` handle on, unread, to the reference worker, which maps it
 and compares on its device: nothing about an output's size goes through a pipe, and what the
 comparison reads cannot change under it.
@@ -135,12 +135,17 @@ def _strip(obj: Any, tensors: list[Any]) -> Any:
     return obj
 
 
+def _padded(t: torch.Tensor) -> int:
+    """A tensor's bytes in a memfd: each starts at an aligned offset, so any dtype can view it."""
+    return -(-(t.numel() * t.element_size()) // _ALIGN) * _ALIGN
+
+
 def _seal_into_memfd(tensors: list[torch.Tensor]) -> tuple[int, list[int]]:
     """One sealed memfd holding every tensor (copied straight from its device), and offsets."""
     offsets, total = [], 0
     for t in tensors:
         offsets.append(total)
-        total += -(-(t.numel() * t.element_size()) // _ALIGN) * _ALIGN
+        total += _padded(t)
     fd = os.memfd_create("kh-message", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     try:
         os.ftruncate(fd, total)
@@ -173,7 +178,7 @@ def _groups(tensors: list[torch.Tensor], cap: int) -> list[list[int]]:
     groups: list[list[int]] = []
     size = cap
     for i, t in enumerate(tensors):
-        n = -(-(t.numel() * t.element_size()) // _ALIGN) * _ALIGN
+        n = _padded(t)
         if size + n > cap:
             groups.append([])
             size = 0

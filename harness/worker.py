@@ -271,16 +271,15 @@ class Runner:
                 dev_ms.append(d)
                 wall_ms.append(w)
                 if i in check_at:
-                    checks.append(self._out(out) if self.role == "reference" else _frozen(out))
+                    checks.append(self._out(out))
                 del out
-        if self.role == "reference":
-            return {"device_ms": dev_ms, "wall_ms": wall_ms, "checks": checks,
-                    "threads_grew": sandbox.thread_count() > threads0}
-        # A candidate's outputs are fetched by a request of their own ("checks"): the round's
-        # reply stays as small as the reference's, so the runner's clock compares like with like.
-        self.pending = checks
-        return {"device_ms": dev_ms, "wall_ms": wall_ms, "checks": len(checks),
-                "threads_grew": sandbox.thread_count() > threads0}
+        reply = {"device_ms": dev_ms, "wall_ms": wall_ms, "checks": checks,
+                 "threads_grew": sandbox.thread_count() > threads0}
+        if self.role != "reference":
+            # A candidate's outputs are fetched by a request of their own ("checks"): the round's
+            # reply stays as small as the reference's, so the runner's clock compares like with like.
+            self.pending, reply["checks"] = checks, len(checks)
+        return reply
 
     def checks(self, msg: dict[str, Any]) -> dict[str, Any]:
         out, self.pending = self.pending, []
