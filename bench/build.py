@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from omegaconf import OmegaConf  # noqa: E402
 
 from harness import isolate, pch  # noqa: E402
-from harness.case import prepare  # noqa: E402
+from harness.solution import prepare  # noqa: E402
 from harness.config import EvalCfg  # noqa: E402
 
 EXAMPLES = ROOT / "solutions" / "examples"

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from omegaconf import OmegaConf  # noqa: E402
 
-from harness import isolate  # noqa: E402
+from harness import isolate, protocol as P  # noqa: E402
 from harness.config import EvalCfg  # noqa: E402
 from harness.proc import Worker, device_env  # noqa: E402
 
@@ -27,7 +27,7 @@ def start(jail, env: dict, scratch: Path) -> float:
     t0 = time.monotonic()
     w = Worker("candidate", scratch, env, jail=jail)
     try:
-        w.request({"op": "finish"}, 120)
+        w.request(P.Finish(), 120)
         return time.monotonic() - t0
     finally:
         w.close()
@@ -36,9 +36,9 @@ def start(jail, env: dict, scratch: Path) -> float:
 def stage(jail, env: dict, scratch: Path, ext: Path) -> float:
     w = Worker("candidate", scratch, env, jail=jail)
     try:
-        w.request({"op": "finish"}, 120)
+        w.request(P.Finish(), 120)
         t0 = time.monotonic()
-        w.request({"op": "stage", "files": isolate.pack(isolate.folder(ext, "ext"))}, 120)
+        w.request(P.Stage(isolate.pack(isolate.folder(ext, "ext"))), 120)
         return time.monotonic() - t0
     finally:
         w.close()

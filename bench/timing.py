@@ -303,7 +303,7 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
 from omegaconf import OmegaConf
-from harness.case import prepare
+from harness.solution import prepare
 from harness.config import EvalCfg
 cfg = OmegaConf.structured(EvalCfg(device=sys.argv[3], cache_dir=sys.argv[4]))
 src, code_file, b = prepare(Path(sys.argv[2]), cfg, sys.argv[3])

@@ -93,7 +93,8 @@ def evaluate(problem: TextOrPath, solution: TextOrPath, device: str = "auto",
     reply. With `store`, an identical (problem, solution, config) is answered from it, and a new
     verdict is recorded there. Raises ProblemError for a broken problem, DeviceError for a
     device that is not there, OverrideError for a bad override."""
-    from .case import evaluate as run_case, read_solution
+    from .case import evaluate as run_case
+    from .solution import read_solution
     from .device import resolve
     from .problem import check_file, file_hash
     from .store import Store

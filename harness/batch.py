@@ -21,7 +21,7 @@ import hydra
 from omegaconf import OmegaConf
 
 from . import isolate
-from .case import read_solution
+from .solution import read_solution
 from .config import BatchCfg, BoardCfg, config_hash, register
 from .device import DeviceInfo, resolve
 from .discover import Job, discover, shard_of

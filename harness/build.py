@@ -23,7 +23,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from . import isolate, pch, triton_support
+from . import isolate, pch, protocol as P, triton_support
 from .isolate import Jail
 from .proc import Worker, WorkerFailed
 from .verdict import Outcome
@@ -121,17 +121,18 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
         elif device.startswith("cuda:"):
             env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
         worker = Worker("build", scratch, env, output_mb=4096, jail=jail)
-        request = {"op": "build", "solution": str(solution_file), "pch": [o.message() for o in offers]}
+        request = P.Build(str(solution_file), tuple(o.message() for o in offers))
         try:
             if jail is not None:
-                worker.request({"op": "stage", "files": isolate.pack(
-                    {f"ext/{solution_file.name}": solution_file})}, timeout)
-                request.update(solution=f"{isolate.EXT}/{solution_file.name}", send_back=isolate.EXT)
+                worker.request(P.Stage(isolate.pack({f"ext/{solution_file.name}": solution_file})),
+                               timeout)
+                request = dataclasses.replace(request, solution=f"{isolate.EXT}/{solution_file.name}",
+                                              send_back=isolate.EXT)
             reply = worker.request(request, timeout)
-            if reply.get("ok") and jail is not None:
+            if isinstance(reply, P.Built) and jail is not None:
                 try:
-                    isolate.unpack(reply.pop("files"), ext_dir, skip=_RUNNER_FILES)
-                except (tarfile.TarError, OSError, KeyError, AttributeError) as e:
+                    isolate.unpack(reply.files, ext_dir, skip=_RUNNER_FILES)
+                except (tarfile.TarError, OSError, KeyError, AttributeError, TypeError) as e:
                     return Build(False, ext_dir, Outcome.CRASHED, f"the builder sent back an "
                                  f"unusable build folder: {e}", seconds=time.monotonic() - t0)
         except WorkerFailed as e:
@@ -144,13 +145,14 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
             worker.close()
             shutil.rmtree(scratch, ignore_errors=True)
         seconds = time.monotonic() - t0
-        used = pch.settle(offers, reply.get("pch"), bool(reply.get("ok")))
-        if reply.get("ok"):
-            marker.write_text(json.dumps(reply.get("extensions", [])))
-            return Build(True, ext_dir, seconds=seconds, extensions=reply.get("extensions", []),
-                         pch=used)
-        if reply.get("kind") == "compile":
-            outcome, message = Outcome.COMPILE_ERROR, compiler_errors(str(reply["error"]))
+        built = isinstance(reply, P.Built)
+        used = pch.settle(offers, getattr(reply, "pch", None), built)
+        if isinstance(reply, P.Built):
+            marker.write_text(json.dumps(list(reply.extensions)))
+            return Build(True, ext_dir, seconds=seconds, extensions=list(reply.extensions), pch=used)
+        assert isinstance(reply, P.Error)
+        if reply.kind == "compile":
+            outcome, message = Outcome.COMPILE_ERROR, compiler_errors(reply.error)
         else:
             outcome, message = Outcome.LOAD_ERROR, _load_message(reply)
         if outcome is Outcome.COMPILE_ERROR:
@@ -169,10 +171,9 @@ def _pch_offers(cache_dir: Path, device: str, sets: Sequence[str], timeout: floa
     return offers
 
 
-def _load_message(reply: dict) -> str:
+def _load_message(reply: P.Error) -> str:
     """The error plus the solution's own line from the traceback, if it has one."""
-    msg = str(reply.get("error", "import failed"))
-    trace = str(reply.get("trace", ""))
+    msg, trace = reply.error, reply.trace
     frames = re.findall(r'File "([^"]*kh_solution[^"]*|[^"]*\.py)", line (\d+)', trace)
     own = [f for f in frames if "/harness/" not in f[0] and "site-packages" not in f[0]]
     if own:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
+import errno
 import fcntl
 import io
 import math
@@ -141,7 +142,8 @@ def _padded(t: torch.Tensor) -> int:
 
 
 def _seal_into_memfd(tensors: list[torch.Tensor]) -> tuple[int, list[int]]:
-    """One sealed memfd holding every tensor (copied straight from its device), and offsets."""
+    """One sealed memfd holding every tensor, and their offsets. Host tensors are written
+    with pwrite (no mapping at all); device tensors are copied straight into a mapping."""
     offsets, total = [], 0
     for t in tensors:
         offsets.append(total)
@@ -149,20 +151,58 @@ def _seal_into_memfd(tensors: list[torch.Tensor]) -> tuple[int, list[int]]:
     fd = os.memfd_create("kh-message", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     try:
         os.ftruncate(fd, total)
-        if total:
+        on_device = [(t, off) for t, off in zip(tensors, offsets) if t.numel() and t.device.type != "cpu"]
+        for t, off in zip(tensors, offsets):
+            if t.numel() and t.device.type == "cpu":
+                dense = t.contiguous()   # held: _memory's view does not keep it alive
+                _pwrite_all(fd, _memory(dense), off)
+        if on_device:
             with mmap.mmap(fd, total) as mm:
-                # A process forked meanwhile (another thread starting a worker) would hold this
-                # writable mapping until it execs, and the write seal would fail (EBUSY).
+                # A process forked meanwhile would hold this writable mapping until it execs
+                # and the write seal would fail (EBUSY): the mapping is not inherited.
                 mm.madvise(mmap.MADV_DONTFORK)
-                for t, off in zip(tensors, offsets):
-                    if t.numel():
-                        torch.frombuffer(mm, dtype=t.dtype, count=t.numel(), offset=off) \
-                            .view(t.shape).copy_(t)
-        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
+                for t, off in on_device:
+                    torch.frombuffer(mm, dtype=t.dtype, count=t.numel(), offset=off) \
+                        .view(t.shape).copy_(t)
+        _add_seals(fd)
     except BaseException:
         os.close(fd)
         raise
     return fd, offsets
+
+
+def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:
+    while view:
+        n = os.pwrite(fd, view[:1 << 30], offset)
+        view, offset = view[n:], offset + n
+
+
+def _add_seals(fd: int, tries: int = 200) -> None:
+    """Seal; EBUSY means a writable mapping still exists somewhere (a child forked in the
+    instant before MADV_DONTFORK took effect holds it until it execs, within milliseconds)."""
+    for i in range(tries):
+        try:
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
+            return
+        except OSError as e:
+            if e.errno != errno.EBUSY or i == tries - 1:
+                raise
+            time.sleep(0.01)
+
+
+def share(tensors: list[torch.Tensor]) -> list[Shared]:
+    """Tensors copied now into sealed memfds (as few as the file size limit allows), as
+    handles a message can carry: a worker's outputs leave its device at once, and what the
+    reader maps can no longer change."""
+    tensors = [t.detach().resolve_conj().resolve_neg() for t in tensors]
+    out: list[Optional[Shared]] = [None] * len(tensors)
+    for group in _groups(tensors, _file_cap()):
+        fd, offsets = _seal_into_memfd([tensors[i] for i in group])
+        blob = Blob(fd, 1 << 62)
+        for i, off in zip(group, offsets):
+            t = tensors[i]
+            out[i] = Shared(blob, off, str(t.dtype).removeprefix("torch."), tuple(t.shape))
+    return [s for s in out if s is not None]
 
 
 def _file_cap() -> int:

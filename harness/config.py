@@ -148,7 +148,10 @@ class LimitsCfg:
     probe_s: float = 300.0           # reference probe: work counts, device peaks (once per device)
     compile_s: float = 600.0         # the first torch.compile'd round (timing.compile_baseline)
     finish_s: float = 30.0           # the candidate's closing report
-    max_message_mb: int = 4096       # largest reply accepted from a worker, and largest file it writes
+    copy_gb_s: float = 1.0           # a candidate's outputs leave its device at least this fast:
+                                     # its limits grow by the time their bytes take at this rate
+    max_message_mb: int = 32768      # largest reply (or memfd of outputs) accepted from a worker,
+                                     # and largest file it writes (KernelBench's outputs reach 6 GiB)
     output_mb: int = 64              # a worker's stdout/stderr beyond this ends it
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, Hashable, Optional
 
 from . import proc
-from .case import Case, Spares, prepare
+from .case import Case
+from .pool import Spares
+from .solution import prepare
 from .config import EngineCfg, EvalCfg, Prestart
 from .device import DeviceInfo, resolve
 from .problem import ProblemError

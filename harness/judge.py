@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from .protocol import Finished
 from .timing import median
 from .verdict import (BEYOND_ROOFLINE, CAVEAT_DOCS, FLAG_DOCS, INPUT_MUTATED, LAUNCH_BOUND,
                       NO_CUSTOM_KERNEL, NOT_A_TENSOR, NOT_CONVERGED, SANDBOX_VIOLATION,
@@ -90,17 +91,17 @@ def custom_kernel(defined: Iterable[str], kernels: Sequence[tuple[str, float]], 
     return [], details
 
 
-def finish(report: Mapping[str, Any], network: Sequence[str] = ()) -> list[Finding]:
+def finish(report: Finished, network: Sequence[str] = ()) -> list[Finding]:
     """What the candidate's guards saw over the whole case (an empty report when it died),
     and the network use its sandbox's counters show (the sandbox has loopback only)."""
     out = []
     if network:
         out.append(Finding(SANDBOX_VIOLATION, "used the network (the sandbox has loopback only): "
                                               + ", ".join(network)))
-    if report.get("tampered"):
-        out.append(Finding(TAMPERING, "replaced: " + ", ".join(report["tampered"][:10])))
-    if report.get("violations"):
-        out.append(Finding(SANDBOX_VIOLATION, "; ".join(report["violations"][:5])))
+    if report.tampered:
+        out.append(Finding(TAMPERING, "replaced: " + ", ".join(report.tampered[:10])))
+    if report.violations:
+        out.append(Finding(SANDBOX_VIOLATION, "; ".join(report.violations[:5])))
     return out
 
 

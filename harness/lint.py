@@ -17,11 +17,12 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, TypeVar
 
 import hydra
 from tabulate import tabulate
 
+from . import protocol as P
 from .compare import Match
 from .config import LintCfg, LintFormat, register
 from .device import resolve
@@ -33,6 +34,7 @@ from .timing import median
 from .tolerance import to_table
 
 register()
+R = TypeVar("R", bound=P.Message)
 
 
 @dataclass
@@ -61,10 +63,11 @@ def _declares_nondeterministic(path: Path) -> bool:
                for t in n.targets) and getattr(n.value, "value", False) is True for n in tree.body)
 
 
-def _ask(w: Worker, msg: dict, timeout: float) -> dict:
+def _ask(w: Worker, msg: P.Request, timeout: float, expect: type[R] = P.Message) -> R:   # type: ignore[assignment]
     reply = w.request(msg, timeout)
-    if "error" in reply:
-        raise ProblemError(str(reply["error"]).splitlines()[0][:300])
+    if isinstance(reply, P.Error):
+        raise ProblemError(reply.error.splitlines()[0][:300] if reply.error else "failed")
+    assert isinstance(reply, expect)
     return reply
 
 
@@ -83,42 +86,37 @@ def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
         res.problems.append(str(e).split(": ", 1)[-1])
         return res
     try:
-        _ask(w, {"op": "load", "problem": str(path.resolve()), "device": device, "init_seed": 1},
-             cfg.limits.load_s)
-        _ask(w, {"op": "warm", "seed": 2}, cfg.limits.step_s)
-        seeds = [11, 11] + [100 + i for i in range(max(2, cfg.seeds))]
-        trials = _ask(w, {"op": "run", "seeds": seeds, "reuse": False, "delay_s": 0.0,
-                          "profile": False}, cfg.limits.step_s)["trials"]
-        keys = [t["key"] for t in trials]
-        sums = [t["obs"]["checksum"] for t in trials]
+        _ask(w, P.Load(str(path.resolve()), device, 1), cfg.limits.load_s)
+        _ask(w, P.Warm(2), cfg.limits.step_s)
+        seeds = (11, 11) + tuple(100 + i for i in range(max(2, cfg.seeds)))
+        trials = _ask(w, P.Run(seeds), cfg.limits.step_s, P.Trials).trials
+        keys = [t.key for t in trials if t.key is not None]
+        sums = [t.obs["checksum"] for t in trials]
         tols = to_table(cfg.check.tolerances)
         if sums[0] != sums[1]:
             res.problems.append("get_inputs differs for the same seed")
         if len({tuple(s) for s in sums[1:]}) < len(sums) - 1:
             res.problems.append("get_inputs does not vary with the seed")
-        same = _ask(w, {"op": "compare", "tolerances": tols, "keep": True,
-                        "pairs": [{"ref": keys[0], "other": keys[1]}]}, cfg.limits.step_s)["matches"][0]
+        same = _ask(w, P.Compare(tols, (P.Pair(keys[0], other=keys[1]),), keep=True),
+                    cfg.limits.step_s, P.Matches).matches[0]
         if not res.nondeterministic and not Match.from_dict(same).ok:
             res.problems.append("reference not deterministic for a fixed seed "
                                 "(or mark NONDETERMINISTIC = True)")
-        if any(t["obs"].get("nonfinite") for t in trials):
+        if any(t.obs.get("nonfinite") for t in trials):
             res.problems.append("output has NaN/Inf")
-        weak = _ask(w, {"op": "weak", "keys": keys[1:], "tolerances": tols,
-                        "margin": cfg.check.weak_margin}, cfg.limits.step_s)["weak"]
+        weak = _ask(w, P.Weak(tuple(keys[1:]), tols, cfg.check.weak_margin), cfg.limits.step_s,
+                    P.WeakAnswer).weak
         if weak:
             res.problems.append(f"weak: {weak}")
         t = cfg.timing
-        probe = _ask(w, {"op": "probe", "seed": 7, "cache": t.cache, "flush_bytes": t.flush_bytes,
-                         "peaks": False}, max(cfg.limits.step_s, 300))
-        timed = _ask(w, {"op": "time", "n": cfg.timed_calls, "check_seeds": [], "warmup": True,
-                         "warmup_calls": t.warmup_calls, "warmup_s": t.warmup_s, "cache": t.cache,
-                         "rotate_sets": 1, "flush_bytes": t.flush_bytes, "lead_us": t.lead_us,
-                         "set_seeds": [7]},
-                     cfg.limits.step_s)
-        res.ref_ms = median(timed["device_ms"])
-        res.overhead_ms = probe["overhead_ms"]
-        res.memory_mb = probe["peak_memory"] / 2**20
-        res.gflop, res.mbytes = probe["flops"] / 1e9, probe["bytes"] / 2**20
+        probe = _ask(w, P.Probe(7, t.cache, t.flush_bytes, cfg.check.roofline_probes),
+                     max(cfg.limits.step_s, cfg.limits.probe_s), P.Probed)
+        timed = _ask(w, P.Time(cfg.timed_calls, (7,), t.cache, t.flush_bytes, t.lead_us, True,
+                               t.warmup_calls, t.warmup_s), cfg.limits.step_s, P.Timed)
+        res.ref_ms = median(list(timed.device_ms))
+        res.overhead_ms = probe.overhead_ms
+        res.memory_mb = probe.peak_memory / 2**20
+        res.gflop, res.mbytes = probe.work["flops"] / 1e9, probe.work["bytes"] / 2**20
         res.launch_bound = res.ref_ms < t.launch_bound_factor * res.overhead_ms
         if res.launch_bound:
             res.problems.append(f"launch-bound: {res.ref_ms:.4g} ms vs empty forward "

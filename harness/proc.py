@@ -14,9 +14,9 @@ import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
-from . import channel, triton_support
+from . import channel, protocol, triton_support
 from .isolate import Jail
 
 HARNESS_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -143,13 +143,14 @@ class Worker:
         self._w, self._r = to_child_w, from_child_r
         LIVE.add(self)
 
-    def request(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send one request and wait for its reply; on any failure the worker is dead after.
-        Tensors in the reply that came shared stay channel.Shared handles, to pass on."""
+    def request(self, msg: protocol.Request, timeout: float) -> protocol.Message:
+        """Send one request and wait for its reply (msg.reply, or protocol.Error); on any failure
+        the worker is dead after. Tensors in the reply that came shared stay channel.Shared
+        handles, to pass on."""
         if self._w < 0:   # killed already (an interrupted batch ends every worker at once)
             raise WorkerFailed(Failure("crashed", "the worker was stopped by the runner"))
         try:
-            channel.send(self._w, msg, self.sock)
+            channel.send(self._w, protocol.encode(msg), self.sock)
             reply = channel.read_message(self._r, time.monotonic() + timeout, self.max_bytes,
                                          self.sock, share=True)
         except channel.ChannelTimeout:
@@ -168,10 +169,11 @@ class Worker:
         except channel.ChannelGarbage as e:
             self.kill()
             raise WorkerFailed(Failure("garbage", str(e)))
-        if not isinstance(reply, dict):
+        try:
+            return protocol.decode_reply(msg, reply)
+        except protocol.ProtocolError as e:
             self.kill()
-            raise WorkerFailed(Failure("garbage", f"reply is a {type(reply).__name__}, not a dict"))
-        return reply
+            raise WorkerFailed(Failure("garbage", f"malformed reply to {msg.tag}: {e}")) from None
 
     def alive(self) -> bool:
         return self._w >= 0 and self.proc.poll() is None
@@ -221,7 +223,7 @@ class Worker:
         """Ask politely, then kill: leftovers (threads, children) must not outlive the case."""
         if self.proc.poll() is None and self._w >= 0:
             try:
-                channel.send(self._w, {"op": "exit"}, self.sock)
+                channel.send(self._w, protocol.encode(protocol.Exit()), self.sock)
                 self.proc.wait(timeout)
             except (OSError, subprocess.TimeoutExpired):
                 pass

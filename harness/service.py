@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional, cast
 from . import __version__
 from .admission import JobSpec, Limits, RequestError, TokenBucket, admit
 from .api import OverrideError, apply_overrides, stash_problem, stash_solution
-from .case import read_solution
+from .solution import read_solution
 from .config import ServeCfg, config_hash
 from .device import DeviceInfo
 from .engine import Engine, Task

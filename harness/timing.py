@@ -21,6 +21,8 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import torch
 
+from .protocol import Timed
+
 # Taken at import, before any solution code runs in this process.
 _perf_ns = time.perf_counter_ns
 _cuda_sync = torch.cuda.synchronize
@@ -157,13 +159,13 @@ class Side:
     checks: list[tuple[int, Any]] = field(default_factory=list)  # (check seed, output)
     threads_grew: bool = False
 
-    def add(self, reply: dict[str, Any], runner_ms: float, seeds: Sequence[int]) -> None:
-        self.device_ms += list(reply["device_ms"])
-        self.wall_ms += list(reply["wall_ms"])
+    def add(self, reply: Timed, runner_ms: float, seeds: Sequence[int]) -> None:
+        self.device_ms += list(reply.device_ms)
+        self.wall_ms += list(reply.wall_ms)
         self.round_wall_ms.append(runner_ms)
-        self.round_calls.append(len(reply["device_ms"]))
-        self.checks += list(zip(seeds, reply.get("checks", [])))
-        self.threads_grew |= bool(reply.get("threads_grew"))
+        self.round_calls.append(len(reply.device_ms))
+        self.checks += list(zip(seeds, reply.checks))
+        self.threads_grew |= reply.threads_grew
 
     def steady(self) -> tuple[float, float, int]:
         """(runner ms, reported wall ms, rounds) after the warm-up round: the runner's clock
@@ -182,7 +184,7 @@ class Schedule:
     timed_checks: int
 
 
-def interleave(time_round: Callable[[str, int, list[int], bool], tuple[dict, float]],
+def interleave(time_round: Callable[[str, int, list[int], bool], tuple[Timed, float]],
                sched: Schedule, new_seed: Callable[[], int],
                sides: Sequence[str] = ("ref", "cand")) -> tuple[dict[str, Side], int, bool]:
     """Take turns (reference round, candidate round, ...) until every median is tight or time

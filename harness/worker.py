@@ -28,7 +28,7 @@ if sys.argv[1:2] != ["build"]:   # a builder checks nothing for tampering: 2 s l
     import torch._dynamo  # noqa: F401  (wraps torch.manual_seed on import: before the snapshot, not after)
     import torch.profiler  # noqa: F401
 
-from . import channel, pch, sandbox, timing, triton_support  # noqa: E402
+from . import channel, pch, protocol as P, sandbox, timing, triton_support  # noqa: E402
 from .compare import compare, weak_problem  # noqa: E402
 from .problem import load_module, load_problem  # noqa: E402
 from .tolerance import from_table  # noqa: E402
@@ -87,16 +87,47 @@ def _same(a: Any, b: Any) -> bool:
     return True
 
 
-def _frozen(x: Any) -> Any:
-    """Plain tensors copied now (a graph replay or a later call may reuse the memory), lists
-    and scalars: what is kept or crosses the channel can hide no behaviour."""
+class _Slot(int):
+    """Where a gathered tensor goes back into its structure."""
+
+
+def _gather(x: Any, tensors: list[torch.Tensor]) -> Any:
+    """x's structure with each plain tensor moved into `tensors` (a slot in its place), lists
+    and scalars as they are: what is kept or crosses the channel can hide no behaviour."""
     if isinstance(x, torch.Tensor):
-        return _clone(_plain(x).detach())
+        t = _plain(x).detach()
+        if t.layout != torch.strided or t.is_quantized:
+            return _clone(t)
+        tensors.append(t)
+        return _Slot(len(tensors) - 1)
     if isinstance(x, (list, tuple)):
-        return [_frozen(v) for v in x]
+        return [_gather(v, tensors) for v in x]
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
     return f"<unsupported output of type {type(x).__name__}>"
+
+
+def _fill(x: Any, tensors: list[Any]) -> Any:
+    if isinstance(x, _Slot):
+        return tensors[x]
+    if isinstance(x, list):
+        return [_fill(v, tensors) for v in x]
+    return x
+
+
+def _frozen(x: Any) -> Any:
+    """Copied now (a graph replay or a later call may reuse the memory), on the device."""
+    tensors: list[torch.Tensor] = []
+    skeleton = _gather(x, tensors)
+    return _fill(skeleton, [_clone(t) for t in tensors])
+
+
+def _shared(x: Any) -> Any:
+    """Copied now, off the device, into sealed memfds (channel.share): the device's memory is
+    free again for the next trial, and what the reference maps can no longer change."""
+    tensors: list[torch.Tensor] = []
+    skeleton = _gather(x, tensors)
+    return _fill(skeleton, channel.share(tensors))
 
 
 def _nonfinite(x: Any) -> bool:
@@ -114,14 +145,14 @@ def _storages(x: Any) -> set[int]:
     return ptrs
 
 
-def _checksum(inputs: list[Any]) -> list[float]:
+def _checksum(inputs: list[Any], chunk: int = 1 << 26) -> list[float]:
+    """Each input's sum, in float64 (int64) a chunk at a time: a sum in another dtype casts the
+    whole tensor first, 32 GiB for KernelBench's largest fp32 inputs."""
     out = []
     for t in _tensors(inputs):
-        d = _plain(t).detach()
-        if d.is_complex() or d.is_floating_point():
-            out.append(float(torch.sum(d, dtype=torch.float64)))
-        else:
-            out.append(float(torch.sum(d, dtype=torch.int64)))
+        flat = _plain(t).detach().reshape(-1)
+        wide = torch.float64 if flat.is_complex() or flat.is_floating_point() else torch.int64
+        out.append(float(sum(float(torch.sum(c, dtype=wide)) for c in flat.split(chunk))) if flat.numel() else 0.0)
     return out
 
 
@@ -147,17 +178,16 @@ class Runner:
 
     def _out(self, out: Any) -> Any:
         """What a call's output becomes in a reply: the reference keeps it on its device and
-        answers with a key; the candidate sends it (shared, see channel)."""
-        frozen = _frozen(out)
+        answers with a key; the candidate's leaves its device at once, shared."""
         if self.role != "reference":
-            return frozen
+            return _shared(out)
         key = next(self._keys)
-        self.kept[key] = frozen
+        self.kept[key] = _frozen(out)
         return key
 
     # -- requests ----------------------------------------------------------------------------
-    def load(self, msg: dict[str, Any]) -> dict[str, Any]:
-        self.device = torch.device(msg["device"])
+    def load(self, msg: P.Load) -> P.Message:
+        self.device = torch.device(msg.device)
         # fp32 problems are judged in fp32: TF32 on would put the reference itself ~5e-4 off.
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
@@ -166,37 +196,34 @@ class Runner:
             torch.cuda.set_device(self.device)
         elif os.environ.get("OMP_NUM_THREADS", "").isdigit():
             torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
-        self.problem = load_problem(msg["problem"])
+        self.problem = load_problem(msg.problem)
         if self.role == "candidate":
             # Set here, not at spawn: a worker may be started before its case is known.
-            os.environ["TORCH_EXTENSIONS_DIR"] = msg["ext_dir"]
-            os.environ["TRITON_CACHE_DIR"] = str(triton_support.cache_dir(msg["ext_dir"]))
-            self.solution = msg["solution"]
+            os.environ["TORCH_EXTENSIONS_DIR"] = msg.ext_dir
+            os.environ["TRITON_CACHE_DIR"] = str(triton_support.cache_dir(msg.ext_dir))
+            self.solution = msg.solution
             self.guard.count_extension_calls()
-            self.launches.install(msg["solution"])
-            self.guard.arm(msg["write_roots"], msg["forbidden"], msg["allowed_reads"])
+            self.launches.install(msg.solution)
+            self.guard.arm(msg.write_roots, msg.forbidden, msg.allowed_reads)
             try:
-                mod = load_module(msg["solution"], "solution")
+                mod = load_module(msg.solution, "solution")
             except BaseException as e:
-                return _import_error(e, msg["solution"])
+                return _import_error(e, msg.solution)
             cls = getattr(mod, "ModelNew", None)
             if not isinstance(cls, type):
-                return {"error": f"{msg['solution']}: defines no class ModelNew", "kind": "load"}
+                return P.Error(f"{msg.solution}: defines no class ModelNew", "load")
         else:
             cls = self.problem.Model
-        _seed_all(msg["init_seed"])
+        _seed_all(msg.init_seed)
         init_inputs = self.problem.get_init_inputs()
         try:
             self.model = cls(*init_inputs).to(self.device)
         except BaseException as e:
-            return {"error": f"constructing {cls.__name__}: {_exc_line(e)}", "kind": "runtime",
-                    "trace": _trace(e)}
-        info: dict[str, Any] = {"ok": True, "extensions": list(self.guard.extensions)}
-        if self.device.type == "cuda":
-            info["device_name"] = torch.cuda.get_device_name(self.device)
-        return info
+            return P.Error(f"constructing {cls.__name__}: {_exc_line(e)}", "runtime", _trace(e))
+        return P.Loaded(tuple(self.guard.extensions), torch.cuda.get_device_name(self.device)
+                        if self.device.type == "cuda" else "")
 
-    def warm(self, msg: dict[str, Any]) -> dict[str, Any]:
+    def warm(self, msg: P.Warm) -> P.Message:
         """One untracked call, under its own limit: Triton compiles and autotunes here; lazy
         thread pools, CUDA handles and (for the candidate on a GPU) the profiler's own threads
         start here, not inside a trial that counts threads or a call that is timed."""
@@ -205,62 +232,59 @@ class Runner:
             with torch.no_grad():
                 if self.role == "candidate" and self.device.type == "cuda":
                     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]):
-                        self.model(*self._inputs(msg["seed"]))
+                        self.model(*self._inputs(msg.seed))
                 else:
-                    self.model(*self._inputs(msg["seed"]))
+                    self.model(*self._inputs(msg.seed))
             timing.Clock(self.device, "warm").sync()
         except Exception as e:
             why = triton_support.compile_error(e, self.solution)
             if why is None:
                 raise
-            return {"error": why, "kind": "compile"}
-        return {"ok": True}
+            return P.Error(why, "compile")
+        return P.Done()
 
-    def run(self, msg: dict[str, Any]) -> dict[str, Any]:
-        """Correctness trials: fresh inputs per seed; `reuse` refills the last inputs' storage."""
-        results = []
-        for i, seed in enumerate(msg["seeds"]):
-            reuse = bool(msg.get("reuse")) and i == len(msg["seeds"]) - 1
-            results.append(self._trial(seed, reuse, msg["profile"] and i == 0, msg["delay_s"]))
-        return {"trials": results}
+    def run(self, msg: P.Run) -> P.Trials:
+        last = len(msg.seeds) - 1
+        return P.Trials(tuple(self._trial(seed, msg.reuse and i == last, msg.profile and i == 0,
+                                          msg.delay_s) for i, seed in enumerate(msg.seeds)))
 
-    def ordered(self, msg: dict[str, Any]) -> dict[str, Any]:
+    def ordered(self, msg: P.Ordered) -> P.Output:
         """CUDA: inputs become ready on the caller's stream only after a ~1 ms sleep there. A
         forward that respects stream order reads them after; one that runs on a stream of its
         own without waiting reads them early (they hold NaN until then)."""
         assert self.model is not None
-        real = self._inputs(msg["seed"])
+        real = self._inputs(msg.seed)
         held = [torch.full_like(t, float("nan")) if isinstance(t, torch.Tensor) and t.is_floating_point()
                 else t.clone() if isinstance(t, torch.Tensor) else t for t in real]
         sync = timing.Clock(self.device, "warm").sync
         sync()
         if self.device.type == "cuda":
-            torch.cuda._sleep(int(msg.get("cycles", 2_000_000)))
+            torch.cuda._sleep(msg.cycles)
         for h, r in zip(held, real):
             if isinstance(h, torch.Tensor):
                 h.copy_(r)
         with torch.no_grad():
             out = self.model(*held)
         sync()
-        return {"output": self._out(out)}
+        return P.Output(self._out(out))
 
-    def time(self, msg: dict[str, Any]) -> dict[str, Any]:
+    def time(self, msg: P.Time) -> P.Timed:
         if self.clock is None:
-            self.clock = timing.Clock(self.device, msg["cache"], msg["flush_bytes"], msg.get("lead_us", 0.0))
-            nsets = msg["rotate_sets"] if msg["cache"] == "rotate" else 1
-            self.sets = [self._inputs(s) for s in msg["set_seeds"][:nsets]]
+            self.clock = timing.Clock(self.device, msg.cache, msg.flush_bytes, msg.lead_us)
+            nsets = msg.rotate_sets if msg.cache == "rotate" else 1
+            self.sets = [self._inputs(s) for s in msg.set_seeds[:nsets]]
         clock = self.clock
-        n = msg["n"]
-        check_at = dict(zip(random.Random(msg["check_seeds"][0] if msg["check_seeds"] else 0)
-                            .sample(range(n), min(len(msg["check_seeds"]), n)), msg["check_seeds"]))
+        n = msg.n
+        check_at = dict(zip(random.Random(msg.check_seeds[0] if msg.check_seeds else 0)
+                            .sample(range(n), min(len(msg.check_seeds), n)), msg.check_seeds))
         dev_ms, wall_ms, checks = [], [], []
         threads0 = sandbox.thread_count()
         with torch.no_grad():
-            calls = [self._callable(msg.get("variant", "eager"), bool(msg.get("graph")), i,
-                                    msg.get("compile_mode", "default")) for i in range(len(self.sets))]
-            if msg["warmup"]:
-                t_end = time.monotonic() + msg["warmup_s"]
-                for i in range(msg["warmup_calls"]):
+            calls = [self._callable(msg.variant, msg.graph, i, msg.compile_mode)
+                     for i in range(len(self.sets))]
+            if msg.warmup:
+                t_end = time.monotonic() + msg.warmup_s
+                for i in range(msg.warmup_calls):
                     clock.time_call(calls[i % len(calls)])
                 while time.monotonic() < t_end:
                     clock.time_call(calls[0])
@@ -270,20 +294,18 @@ class Runner:
                 d, w, out = clock.time_call(calls[i % len(calls)])
                 dev_ms.append(d)
                 wall_ms.append(w)
-                if i in check_at:
-                    checks.append(self._out(out))
+                if i in check_at:   # a candidate's are shared later, outside the round (P.Timed)
+                    checks.append(self._out(out) if self.role == "reference" else _frozen(out))
                 del out
-        reply = {"device_ms": dev_ms, "wall_ms": wall_ms, "checks": checks,
-                 "threads_grew": sandbox.thread_count() > threads0}
-        if self.role != "reference":
-            # A candidate's outputs are fetched by a request of their own ("checks"): the round's
-            # reply stays as small as the reference's, so the runner's clock compares like with like.
-            self.pending, reply["checks"] = checks, len(checks)
-        return reply
+        grew = sandbox.thread_count() > threads0
+        if self.role != "reference":   # fetched by a Checks request of their own (see P.Timed)
+            self.pending = checks
+            return P.Timed(tuple(dev_ms), tuple(wall_ms), grew, pending=len(checks))
+        return P.Timed(tuple(dev_ms), tuple(wall_ms), grew, tuple(checks))
 
-    def checks(self, msg: dict[str, Any]) -> dict[str, Any]:
+    def checks(self, msg: P.Checks) -> P.CheckOutputs:
         out, self.pending = self.pending, []
-        return {"checks": out}
+        return P.CheckOutputs(tuple(_shared(c) for c in out))
 
     def _callable(self, variant: str, graph: bool, index: int, mode: str) -> Callable[[], Any]:
         """forward on input set `index`: eager, torch.compile'd (reference), or a CUDA graph replay."""
@@ -312,49 +334,46 @@ class Runner:
         self.calls[key] = fn
         return fn
 
-    def probe(self, msg: dict[str, Any]) -> dict[str, Any]:
+    def probe(self, msg: P.Probe) -> P.Probed:
         """Reference only: work counts for the roofline and the empty-forward overhead."""
         from . import roofline
         assert self.model is not None
-        inputs = self._inputs(msg["seed"])
-        result = roofline.count_work(self.model, inputs, msg.get("probes", 8), msg["seed"])
-        clock = timing.Clock(self.device, msg["cache"], msg["flush_bytes"])
+        inputs = self._inputs(msg.seed)
+        work = roofline.count_work(self.model, inputs, msg.probes, msg.seed)
+        clock = timing.Clock(self.device, msg.cache, msg.flush_bytes)
         one = torch.zeros(1, device=self.device)
         empty = _Empty()
         with torch.no_grad():   # the floor: a module call that launches one one-element kernel
             times = [clock.time_call(lambda: empty(one))[0] for _ in range(30)]
-        result["overhead_ms"] = timing.median(times[5:])
-        if msg.get("peaks"):
-            result["peaks"] = roofline.measure_peaks(self.device)
         if self.device.type == "cuda":
-            result["peak_memory"] = int(torch.cuda.max_memory_allocated(self.device))
+            peak = int(torch.cuda.max_memory_allocated(self.device))
         else:
             import resource
-            result["peak_memory"] = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-        return result
+            peak = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+        return P.Probed(work, timing.median(times[5:]), peak,
+                        roofline.measure_peaks(self.device) if msg.peaks else None)
 
-    def compare(self, msg: dict[str, Any]) -> dict[str, Any]:
+    def compare(self, msg: P.Compare) -> P.Matches:
         """Reference only: each pair's kept output against a candidate's output (or another
         kept one); the compared keys are dropped unless `keep`."""
-        tols = from_table(msg["tolerances"])
+        tols = from_table(msg.tolerances)
         matches = []
-        for pair in msg["pairs"]:
-            ref = self.kept[pair["ref"]]
-            other = self.kept[pair["other"]] if "other" in pair else pair["out"]
-            matches.append(compare(ref, other, tols).to_dict())
-        if not msg.get("keep"):
-            for pair in msg["pairs"]:
-                self.kept.pop(pair["ref"], None)
-        return {"matches": matches}
+        for pair in msg.pairs:
+            other = self.kept[pair.other] if pair.other is not None else pair.out
+            matches.append(compare(self.kept[pair.ref], other, tols).to_dict())
+        if not msg.keep:
+            for pair in msg.pairs:
+                self.kept.pop(pair.ref, None)
+        return P.Matches(tuple(matches))
 
-    def weak(self, msg: dict[str, Any]) -> dict[str, Any]:
+    def weak(self, msg: P.Weak) -> P.WeakAnswer:
         """Reference only: why a trivial output would pass these kept outputs, or None."""
-        outs = [self.kept[k] for k in msg["keys"]]
-        return {"weak": weak_problem(outs, from_table(msg["tolerances"]), msg["margin"])}
+        outs = [self.kept[k] for k in msg.keys]
+        return P.WeakAnswer(weak_problem(outs, from_table(msg.tolerances), msg.margin))
 
-    def finish(self, msg: dict[str, Any]) -> dict[str, Any]:
-        return {"tampered": self.guard.tampered(), "violations": list(self.guard.violations),
-                "ext_calls": self.guard.ext_calls}
+    def finish(self, msg: P.Finish) -> P.Finished:
+        return P.Finished(tuple(self.guard.tampered()), tuple(self.guard.violations),
+                          self.guard.ext_calls)
 
     # -- helpers -------------------------------------------------------------------------------
     def _inputs(self, seed: int) -> list[Any]:
@@ -378,7 +397,7 @@ class Runner:
             if isinstance(old, torch.Tensor):
                 old.copy_(new)
 
-    def _trial(self, seed: int, reuse: bool, profile: bool, delay_s: float) -> dict[str, Any]:
+    def _trial(self, seed: int, reuse: bool, profile: bool, delay_s: float) -> P.Trial:
         assert self.model is not None
         if reuse and self.last_inputs is not None:
             inputs = self.last_inputs
@@ -419,8 +438,9 @@ class Runner:
         obs["out_type"] = type(out).__name__
         if self.role == "reference":
             obs["nonfinite"] = _nonfinite(out)
-            return {"key": self._out(out), "obs": obs}
-        return {"output": self._out(out), "obs": obs}
+            obs["out_bytes"] = sum(t.numel() * t.element_size() for t in _tensors(out))
+            return P.Trial(obs, key=self._out(out))
+        return P.Trial(obs, output=self._out(out))
 
 
 class _Empty(torch.nn.Module):
@@ -445,34 +465,33 @@ def _trace(e: BaseException) -> str:
     return "".join(traceback.format_exception(type(e), e, e.__traceback__))[-6000:]
 
 
-def _import_error(e: BaseException, path: str) -> dict[str, Any]:
+def _import_error(e: BaseException, path: str, pch_report: Optional[dict] = None) -> P.Error:
     text = _exc_line(e)
     compile_failed = "Error building extension" in text or "error:" in text and "ninja" in text
     if isinstance(e, SystemExit):
         text = f"the solution called exit({e.code}) at import"
-    return {"error": text, "kind": "compile" if compile_failed else "load", "trace": _trace(e)}
+    return P.Error(text, "compile" if compile_failed else "load", _trace(e), pch_report)
 
 
-def build(msg: dict[str, Any], guard: sandbox.Guard) -> dict[str, Any]:
+def build(msg: P.Build, guard: sandbox.Guard) -> P.Message:
     """Import the solution once: load_inline compiles into this process's TORCH_EXTENSIONS_DIR."""
     guard.count_extension_calls()
-    used = pch.install(msg.get("pch", []))   # the precompiled headers the runner offers
+    used = pch.install(list(msg.pch))   # the precompiled headers the runner offers
     try:
-        mod = load_module(msg["solution"], "solution")
+        mod = load_module(msg.solution, "solution")
     except BaseException as e:
-        return {**_import_error(e, msg["solution"]), "pch": used}
+        return _import_error(e, msg.solution, used)
     if not isinstance(getattr(mod, "ModelNew", None), type):
-        return {"error": f"{msg['solution']}: defines no class ModelNew", "kind": "load"}
-    reply: dict[str, Any] = {"ok": True, "extensions": list(guard.extensions), "pch": used}
-    if msg.get("send_back"):   # sandboxed: the build lives in this worker's tmpfs
-        reply["files"] = isolate.pack(isolate.folder(Path(msg["send_back"])))
-    return reply
+        return P.Error(f"{msg.solution}: defines no class ModelNew", "load")
+    # Sandboxed, the build lives in this worker's tmpfs: it goes back packed.
+    files = isolate.pack(isolate.folder(Path(msg.send_back))) if msg.send_back else None
+    return P.Built(tuple(guard.extensions), used, files)
 
 
-def stage(msg: dict[str, Any]) -> dict[str, Any]:
+def stage(msg: P.Stage) -> P.Done:
     """Sandboxed: the case's files (its build, its problem) arrive packed; unpack them here."""
-    isolate.unpack(msg["files"], isolate.ROOT)
-    return {"ok": True}
+    isolate.unpack(msg.files, isolate.ROOT)
+    return P.Done()
 
 
 def _watch_parent() -> None:
@@ -496,24 +515,29 @@ def main() -> None:
         torch.empty(1, device="cuda")   # the context costs ~1 s: a spare pays it before its case
     guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel, triton_support])
     runner = Runner(role, guard)
-    handlers = {"load": runner.load, "warm": runner.warm, "run": runner.run, "time": runner.time,
-                "ordered": runner.ordered, "probe": runner.probe, "finish": runner.finish,
-                "compare": runner.compare, "weak": runner.weak, "checks": runner.checks,
-                "build": lambda m: build(m, guard), "stage": stage}
+    handlers: dict[type, Callable[[Any], P.Message]] = {
+        P.Load: runner.load, P.Warm: runner.warm, P.Run: runner.run, P.Time: runner.time,
+        P.Ordered: runner.ordered, P.Probe: runner.probe, P.Finish: runner.finish,
+        P.Compare: runner.compare, P.Weak: runner.weak, P.Checks: runner.checks,
+        P.Build: lambda m: build(m, guard), P.Stage: stage}
     while True:
         try:
-            msg = channel.read_message(rfd, sock=sock)
+            data = channel.read_message(rfd, sock=sock)
         except channel.ChannelClosed:
             break
-        if msg.get("op") == "exit":
-            break
+        reply: P.Message
         try:
-            reply = handlers[msg["op"]](msg)
+            msg = P.decode_request(data)
+            if isinstance(msg, P.Exit):
+                break
+            reply = handlers[type(msg)](msg)
+        except P.ProtocolError as e:
+            reply = P.Error(f"bad request: {e}", "protocol")
         except BaseException as e:   # a solution's exception is a result, not our crash
             if isinstance(e, KeyboardInterrupt):
                 raise
-            reply = {"error": _exc_line(e), "kind": "runtime", "trace": _trace(e)}
-        channel.send(wfd, reply, sock)
+            reply = P.Error(_exc_line(e), "runtime", _trace(e))
+        channel.send(wfd, P.encode(reply), sock)
     sys.stdout.flush()
     os._exit(0)   # skip interpreter teardown: a solution's __del__ or atexit cannot change anything
 

@@ -94,6 +94,20 @@ def test_shared_tensors_pass_the_runner_unread_and_map_bit_exact(link):
         second.close()
 
 
+def test_outputs_shared_at_once_are_sealed_and_cross_as_handles(link):
+    """A worker's outputs go into sealed memfds when made (channel.share), one memfd for the
+    lot; a message carries the handles, and what the reader maps is what was shared."""
+    big, msg = _every_kind()
+    keys = ("half", "int", "bool", "scalar", "empty", "conj", "view")
+    handles = channel.share([msg[k] for k in keys] + [big])
+    assert len({id(h.blob) for h in handles}) == 1
+    assert fcntl.fcntl(handles[0].blob.fd, fcntl.F_GET_SEALS) & fcntl.F_SEAL_WRITE
+    got = link.carry({"outs": handles}, share=False)["outs"]
+    for k, t in zip(keys, got):
+        assert t.dtype == msg[k].dtype and torch.equal(t, msg[k].resolve_conj()), k
+    assert torch.equal(got[-1], big)
+
+
 def test_a_shared_memfd_is_sealed_against_its_sender(link):
     held = link.carry({"out": torch.arange(10.0)}, share=True)
     fd = held["out"].blob.fd

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from harness import judge
+from harness.protocol import Finished
 from harness.verdict import (ALL_CAVEATS, ALL_FLAGS, Outcome, Timing, Verdict)
 
 CLEAN = {"checksum": [1.5], "changed_after_return": False, "threads_after": 0, "children_after": 0,
@@ -64,10 +65,10 @@ def test_cpu_proof_is_calls_into_the_own_extension_or_triton_launches():
 
 
 def test_finish_report():
-    assert judge.finish({"tampered": [], "violations": []}) == []
-    found = judge.finish({"tampered": ["time.perf_counter"], "violations": ["write /etc/x"]})
+    assert judge.finish(Finished()) == []
+    found = judge.finish(Finished(("time.perf_counter",), ("write /etc/x",)))
     assert names(found) == ["sandbox_violation", "tampering"]
-    found = judge.finish({}, ["tcp 127.0.0.1:8765"])   # the worker died; its counters still tell
+    found = judge.finish(Finished(), ["tcp 127.0.0.1:8765"])   # the worker died; its counters still tell
     assert names(found) == ["sandbox_violation"] and "127.0.0.1" in found[0].why
 
 
@@ -127,7 +128,7 @@ def test_a_caveated_pass_is_still_a_win_and_a_flagged_one_is_not():
     v = Verdict(problem="p", solution="s", outcome=Outcome.OK)
     v.note(judge.timing_caveats(_timing(ref_median_ms=0.05, overhead_ms=0.03), 3.0))
     assert v.caveats == ["launch_bound"] and v.flags == [] and v.win
-    v.note(judge.finish({"tampered": ["time.time"]}))
+    v.note(judge.finish(Finished(("time.time",))))
     assert v.flags == ["tampering"] and not v.win
 
 

@@ -13,7 +13,8 @@ import pytest
 import torch.utils.cpp_extension as cpp_extension
 
 from harness import isolate, pch
-from harness.case import evaluate, prepare
+from harness.case import evaluate
+from harness.solution import prepare
 from harness.engine import build_slots
 from harness.isolate import Jail, Plan
 from harness.verdict import Outcome

@@ -141,37 +141,36 @@ def test_worker_answers_every_request_the_runner_sends(tmp_path):
     """The protocol itself, against a real reference worker on CPU: each op the runner uses."""
     import torch
 
+    from harness import protocol as P
     from harness.proc import Worker
     w = Worker("reference", tmp_path / "w", {"CUDA_VISIBLE_DEVICES": ""})
     try:
-        load = w.request({"op": "load", "problem": str(SMALL), "device": "cpu", "init_seed": 1}, 120)
-        assert load.get("ok"), load
-        assert w.request({"op": "warm", "seed": 2}, 60).get("ok")
-        run = w.request({"op": "run", "seeds": [5], "reuse": False, "delay_s": 0.0,
-                         "profile": False}, 60)
-        ordered = w.request({"op": "ordered", "seed": 5}, 60)
-        assert "error" not in ordered, ordered
+        assert isinstance(w.request(P.Load(str(SMALL), "cpu", 1), 120), P.Loaded)
+        assert isinstance(w.request(P.Warm(2), 60), P.Done)
+        run = w.request(P.Run((5,)), 60)
+        ordered = w.request(P.Ordered(5), 60)
+        assert isinstance(run, P.Trials) and isinstance(ordered, P.Output), ordered
         tols = to_table(EvalCfg().check.tolerances)
-        key = run["trials"][0]["key"]
-        same = w.request({"op": "compare", "tolerances": tols, "keep": True,
-                          "pairs": [{"ref": key, "other": ordered["output"]}]}, 60)["matches"]
-        assert same[0]["ok"], same
-        timed = w.request({"op": "time", "n": 3, "check_seeds": [9], "warmup": True,
-                           "warmup_calls": 1, "warmup_s": 0.0, "cache": "warm", "rotate_sets": 1,
-                           "flush_bytes": 0, "set_seeds": [7]}, 60)
-        assert len(timed["device_ms"]) == 3 and len(timed["checks"]) == 1
+        key = run.trials[0].key
+        same = w.request(P.Compare(tols, (P.Pair(key, other=ordered.output),), keep=True), 60)
+        assert isinstance(same, P.Matches) and same.matches[0]["ok"], same
+        timed = w.request(P.Time(3, (7,), "warm", 0, 0.0, True, 1, 0.0, check_seeds=(9,)), 60)
+        assert isinstance(timed, P.Timed) and len(timed.device_ms) == 3 and len(timed.checks) == 1
         # An output sent in (shared, as the runner forwards a candidate's) against a kept one.
-        wrong = w.request({"op": "compare", "tolerances": tols, "pairs": [
-            {"ref": key, "out": torch.zeros(4)}, {"ref": timed["checks"][0], "out": 1.5}]}, 60)
-        assert [m["ok"] for m in wrong["matches"]] == [False, False], wrong
-        assert "shape" in wrong["matches"][0]["message"]
-        weak = w.request({"op": "weak", "keys": [key], "tolerances": tols, "margin": 10.0}, 60)
-        assert "error" in weak   # compared without keep: the key is gone
-        probe = w.request({"op": "probe", "seed": 7, "cache": "warm", "flush_bytes": 0,
-                           "peaks": False}, 60)
-        assert probe["bytes"] > 0 and probe["overhead_ms"] > 0
-        assert w.request({"op": "finish"}, 30)["tampered"] == []
-        assert "error" in w.request({"op": "no_such_op"}, 30)
+        wrong = w.request(P.Compare(tols, (P.Pair(key, torch.zeros(4)), P.Pair(timed.checks[0], 1.5))), 60)
+        assert isinstance(wrong, P.Matches) and [m["ok"] for m in wrong.matches] == [False, False], wrong
+        assert "shape" in wrong.matches[0]["message"]
+        weak = w.request(P.Weak((key,), tols, 10.0), 60)
+        assert isinstance(weak, P.Error)   # compared without keep: the key is gone
+        probe = w.request(P.Probe(7, "warm", 0, 8), 60)
+        assert isinstance(probe, P.Probed) and probe.work["bytes"] > 0 and probe.overhead_ms > 0
+        assert w.request(P.Finish(), 30) == P.Finished((), (), 0)
+        # Not a request at all: the worker says so and stays up.
+        from harness import channel
+        channel.send(w._w, {"type": "no_such_request"}, w.sock)
+        bad = channel.read_message(w._r, None, w.max_bytes, w.sock, share=True)
+        assert bad["type"] == "error" and bad["kind"] == "protocol", bad
+        assert isinstance(w.request(P.Warm(3), 60), P.Done)
     finally:
         w.close()
 
@@ -180,8 +179,9 @@ def test_worker_answers_every_request_the_runner_sends(tmp_path):
 def test_a_request_to_a_stopped_worker_is_a_failure_not_an_oserror(tmp_path):
     """An interrupted batch kills every worker at once; a case still talking to one must end
     as a worker failure (the runner records it), not an OSError that kills the evaluator."""
+    from harness import protocol as P
     from harness.proc import Worker, WorkerFailed
     w = Worker("reference", tmp_path / "w", {"CUDA_VISIBLE_DEVICES": ""})
     w.kill()
     with pytest.raises(WorkerFailed, match="stopped"):
-        w.request({"op": "finish"}, 5)
+        w.request(P.Finish(), 5)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from harness.case import evaluate
+from harness.protocol import Timed
 from harness.timing import Schedule, interleave, median, median_ci, ratio_ci, rel_ci_width
 
 from conftest import EXAMPLES, SMALL, make_cfg
@@ -37,7 +38,7 @@ def _fake_round(times: dict[str, float], noise: float, log: list):
     def round_(who, n, checks, warmup):
         log.append((who, len(checks)))
         ms = [times[who] * (1 + rng.uniform(-noise, noise)) for _ in range(n)]
-        return {"device_ms": ms, "wall_ms": ms, "checks": [None] * len(checks)}, sum(ms)
+        return Timed(tuple(ms), tuple(ms), False, (None,) * len(checks)), sum(ms)
     return round_
 
 
