@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.store import Case, Store  # noqa: E402
+from harness.store import CaseKey, Store  # noqa: E402
 from harness.verdict import (  # noqa: E402
     BEYOND_ROOFLINE, LAUNCH_BOUND, NO_CUSTOM_KERNEL, TAMPERING, UNSYNCED_WORK, Outcome, Timing,
     Verdict)
@@ -90,7 +90,7 @@ def build_demo_store(path: str | os.PathLike, seed: int = 7, problems_per_level:
                                 v.flag(TAMPERING, "replaced torch.cuda.synchronize")
                             elif q < 0.15:
                                 v.caveat(LAUNCH_BOUND, "reference within 3x of an empty forward")
-                        st.record(v, Case(label, pid, str(s), level), run_id)
+                        st.record(v, CaseKey(label, pid, str(s), level), run_id)
     return path
 
 

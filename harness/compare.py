@@ -16,13 +16,13 @@ from typing import Any, Mapping, Optional
 import torch
 
 from .tolerance import Tol
-from .verdict import Errors
+from .verdict import ErrorMetrics
 
 
 @dataclass
 class Match:
     ok: bool
-    errors: Errors
+    errors: ErrorMetrics
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -32,9 +32,9 @@ class Match:
     def from_dict(d: Any) -> "Match":
         """From a worker's reply: a malformed one is a failed match, never the runner's crash."""
         try:
-            return Match(bool(d["ok"]), Errors(**d["errors"]), str(d.get("message", "")))
+            return Match(bool(d["ok"]), ErrorMetrics(**d["errors"]), str(d.get("message", "")))
         except (KeyError, TypeError, AttributeError):
-            return Match(False, Errors(), f"malformed comparison result {str(d)[:200]}")
+            return Match(False, ErrorMetrics(), f"malformed comparison result {str(d)[:200]}")
 
 
 def _leaves(x: Any, path: str = "out") -> list[tuple[str, Any]]:
@@ -54,7 +54,7 @@ def compare(ref: Any, out: Any, tolerances: Mapping[str, Tol], scale: float = 1.
             norm_test: bool = True) -> Match:
     """`scale` widens every tolerance; `norm_test=False` keeps only the elementwise test (the
     weak-problem check asks whether a trivial output would pass elementwise, loosely)."""
-    worst = Errors()
+    worst = ErrorMetrics()
     ref_leaves, out_leaves = _leaves(ref), _leaves(out)
     if len(ref_leaves) != len(out_leaves):
         return Match(False, worst, f"output has {len(out_leaves)} values, reference has "
@@ -99,14 +99,14 @@ def _numeric(path: str, r: torch.Tensor, o: torch.Tensor, tol: Tol, scale: float
     cannot show lowered precision, only absolute error, which atol already bounds.
     """
     if torch.equal(r, o):
-        return Match(True, Errors())
+        return Match(True, ErrorMetrics())
     work = torch.promote_types(r.dtype, torch.float32)
     r, o = r.to(work), o.to(work)
     r_fin, o_fin = torch.isfinite(r), torch.isfinite(o)
     if not (bool(r_fin.all()) and bool(o_fin.all())):
         if not torch.equal(r_fin, o_fin) or not torch.equal(r[~r_fin].nan_to_num(), o[~o_fin].nan_to_num()):
             n = int((r_fin != o_fin).sum())
-            return Match(False, Errors(math.inf, math.inf, math.inf),
+            return Match(False, ErrorMetrics(math.inf, math.inf, math.inf),
                          f"{path}: {n} NaN/Inf where the reference has finite values (or the reverse)")
         r, o = r[r_fin], o[o_fin]
     diff = (o - r).abs_()
@@ -117,7 +117,7 @@ def _numeric(path: str, r: torch.Tensor, o: torch.Tensor, tol: Tol, scale: float
     dnorm = float(torch.linalg.vector_norm(diff, dtype=torch.float64))
     rel_norm = dnorm / norm if norm > 0 else (0.0 if dnorm == 0 else math.inf)
     floored = dnorm / max(norm, tol.atol * math.sqrt(max(r.numel(), 1)), 1e-300)
-    errors = Errors(max_abs, max_rel, rel_norm)
+    errors = ErrorMetrics(max_abs, max_rel, rel_norm)
     excess = diff.sub_(abs_r.mul_(scale * tol.rtol).add_(scale * tol.atol))
     n_bad = int((excess > 0).sum())
     if n_bad:

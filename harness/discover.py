@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .config import Layout
 from .errors import UserError
 from .problem import problem_id, problem_level
-from .store import Case
+from .store import CaseKey
 
 SOLUTION_SUFFIXES = (".py", ".md", ".txt", ".markdown")
 _KB = re.compile(r"^level_?(\d+)_problem_?(\d+)_sample_?(\d+)(?:_kernel)?$", re.I)
@@ -32,7 +33,7 @@ class DiscoveryError(UserError):
 
 @dataclass(frozen=True)
 class Job:
-    case: Case
+    case: CaseKey
     problem: Path
     solution: Path
 
@@ -60,17 +61,17 @@ def _kb_index(problems: list[Path]) -> dict[tuple[int, int], Path]:
     return index
 
 
-def shard_of(case: Case, num_shards: int) -> int:
+def shard_of(case: CaseKey, num_shards: int) -> int:
     """A stable shard for a case: the same on every machine and every run."""
     key = f"{case.label}\0{case.problem_id}\0{case.sample}".encode()
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") % num_shards
 
 
-def discover(solutions: Path, problems: Path, layout: str = "auto", label: Optional[str] = None,
+def discover(solutions: Path, problems: Path, layout: Layout, label: Optional[str] = None,
              pairs: Optional[Path] = None, select: str = "*",
              device_kind: Optional[str] = None) -> tuple[list[Job], list[str]]:
     """Jobs found, and one line per solution file that matched no problem."""
-    if layout == "pairs" or pairs:
+    if layout is Layout.pairs or pairs:
         return _from_pairs(Path(pairs or solutions), select, device_kind, label)
     if not solutions.exists():
         raise DiscoveryError(f"solutions={solutions}: no such file or folder")
@@ -88,15 +89,15 @@ def discover(solutions: Path, problems: Path, layout: str = "auto", label: Optio
     for f in files:
         stem = f.stem if f.is_file() else f.name.rsplit(".", 1)[0]
         m = _KB.match(stem)
-        if m and layout in ("auto", "kernelbench"):
+        if m and layout in (Layout.auto, Layout.kernelbench):
             lv, pnum, sample = (int(g) for g in m.groups())
             prob = kb.get((lv, pnum))
             if prob is None:
                 unmatched.append(f"{f}: no problem {pnum} in level {lv} under {problems}")
                 continue
-            jobs.append(Job(Case(run_label, problem_id(prob), str(sample), lv), prob, f))
+            jobs.append(Job(CaseKey(run_label, problem_id(prob), str(sample), lv), prob, f))
             continue
-        if layout == "kernelbench":
+        if layout is Layout.kernelbench:
             unmatched.append(f"{f}: name is not level_<L>_problem_<P>_sample_<S>")
             continue
         pstem, sep, rest = stem.partition("__")
@@ -107,7 +108,7 @@ def discover(solutions: Path, problems: Path, layout: str = "auto", label: Optio
             unmatched.append(f"{f}: {why}")
             continue
         prob = found[0]
-        jobs.append(Job(Case(run_label, problem_id(prob), rest or "0", problem_level(prob)), prob, f))
+        jobs.append(Job(CaseKey(run_label, problem_id(prob), rest or "0", problem_level(prob)), prob, f))
     return jobs, unmatched
 
 
@@ -132,7 +133,7 @@ def _from_pairs(path: Path, select: str, device_kind: Optional[str],
         if not prob.is_file():
             unmatched.append(f"{sol}: problem {prob} does not exist")
             continue
-        case = Case(e.get("label") or label or sol.parent.name, problem_id(prob),
+        case = CaseKey(e.get("label") or label or sol.parent.name, problem_id(prob),
                     str(e.get("sample", sol.stem)), problem_level(prob))
         if case not in seen:
             seen.add(case)

@@ -305,7 +305,7 @@ def jail_for(cfg: Any, role: str, gpu: bool) -> Optional[Jail]:
     s = cfg.sandbox
     if role not in ("build", "candidate"):
         return None
-    plan = resolve(s.mode, s.bwrap, s.seccomp)
+    plan = resolve(str(getattr(s.mode, "value", s.mode)), s.bwrap, s.seccomp)
     if plan.mode == "off":
         return None
     return Jail(plan, s.build_tmpfs_mb if role == "build" else s.tmpfs_mb, s.nproc, s.nofile,

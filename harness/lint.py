@@ -40,7 +40,7 @@ R = TypeVar("R", bound=P.Message)
 @dataclass
 class Lint:
     problem: str
-    problems: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
     ref_ms: Optional[float] = None
     overhead_ms: Optional[float] = None
     memory_mb: Optional[float] = None
@@ -51,7 +51,7 @@ class Lint:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.findings
 
 
 def _declares_nondeterministic(path: Path) -> bool:
@@ -73,7 +73,7 @@ def _ask(w: Worker, msg: P.Request, timeout: float, expect: type[R] = P.Message)
 
 def new_worker(cfg: LintCfg, env: dict[str, str]) -> Worker:
     scratch = Path(cfg.cache_dir).resolve() / "scratch" / f"lint-{uuid.uuid4().hex[:10]}"
-    return Worker("reference", scratch, env, output_mb=cfg.limits.output_mb,
+    return Worker("reference", scratch, env, output_mb=cfg.limits.trusted_output_mb,
                   max_message_mb=cfg.limits.max_message_mb)
 
 
@@ -83,7 +83,7 @@ def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
     try:
         check_file(path)
     except ProblemError as e:
-        res.problems.append(str(e).split(": ", 1)[-1])
+        res.findings.append(str(e).split(": ", 1)[-1])
         return res
     try:
         _ask(w, P.Load(str(path.resolve()), device, 1), cfg.limits.load_s)
@@ -94,20 +94,20 @@ def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
         sums = [t.obs["checksum"] for t in trials]
         tols = to_table(cfg.check.tolerances)
         if sums[0] != sums[1]:
-            res.problems.append("get_inputs differs for the same seed")
+            res.findings.append("get_inputs differs for the same seed")
         if len({tuple(s) for s in sums[1:]}) < len(sums) - 1:
-            res.problems.append("get_inputs does not vary with the seed")
+            res.findings.append("get_inputs does not vary with the seed")
         same = _ask(w, P.Compare(tols, (P.Pair(keys[0], other=keys[1]),), keep=True),
                     cfg.limits.step_s, P.Matches).matches[0]
         if not res.nondeterministic and not Match.from_dict(same).ok:
-            res.problems.append("reference not deterministic for a fixed seed "
+            res.findings.append("reference not deterministic for a fixed seed "
                                 "(or mark NONDETERMINISTIC = True)")
         if any(t.obs.get("nonfinite") for t in trials):
-            res.problems.append("output has NaN/Inf")
+            res.findings.append("output has NaN/Inf")
         weak = _ask(w, P.Weak(tuple(keys[1:]), tols, cfg.check.weak_margin), cfg.limits.step_s,
                     P.WeakAnswer).weak
         if weak:
-            res.problems.append(f"weak: {weak}")
+            res.findings.append(f"weak: {weak}")
         t = cfg.timing
         probe = _ask(w, P.Probe(7, t.cache, t.flush_bytes, cfg.check.roofline_probes),
                      max(cfg.limits.step_s, cfg.limits.probe_s), P.Probed)
@@ -119,10 +119,10 @@ def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
         res.gflop, res.mbytes = probe.work["flops"] / 1e9, probe.work["bytes"] / 2**20
         res.launch_bound = res.ref_ms < t.launch_bound_factor * res.overhead_ms
         if res.launch_bound:
-            res.problems.append(f"launch-bound: {res.ref_ms:.4g} ms vs empty forward "
+            res.findings.append(f"launch-bound: {res.ref_ms:.4g} ms vs empty forward "
                                 f"{res.overhead_ms:.4g} ms")
     except (ProblemError, WorkerFailed) as e:
-        res.problems.append(str(e))
+        res.findings.append(str(e))
     return res
 
 
@@ -134,7 +134,7 @@ def table(results: list[Lint], fmt: LintFormat) -> str:
              f"{r.memory_mb:.0f}" if r.memory_mb is not None else "-",
              f"{r.gflop:.3g}" if r.gflop is not None else "-",
              f"{r.mbytes:.3g}" if r.mbytes is not None else "-",
-             "; ".join(r.problems) + (" (nondeterministic)" if r.nondeterministic else "")]
+             "; ".join(r.findings) + (" (nondeterministic)" if r.nondeterministic else "")]
             for r in results]
     if fmt is LintFormat.csv:
         buf = io.StringIO()
@@ -162,7 +162,7 @@ def run(cfg: LintCfg) -> int:
         finally:
             w.close()
             shutil.rmtree(w.scratch, ignore_errors=True)
-        print(f"{r.problem}: {'ok' if r.ok else 'FAIL: ' + '; '.join(r.problems)}", file=sys.stderr)
+        print(f"{r.problem}: {'ok' if r.ok else 'FAIL: ' + '; '.join(r.findings)}", file=sys.stderr)
         results.append(r)
         text = f"device: {dev.hardware}\n\n" + table(results, cfg.format)
         if cfg.out:   # after every problem: a run cut short still leaves its table

@@ -19,8 +19,7 @@ Pair = tuple[Path, tuple[Worker, Worker]]   # the pair's scratch folder, (refere
 
 
 def new_worker(cfg: EvalCfg, role: str, scratch: Path, env: dict[str, str]) -> Worker:
-    # The log cap is for untrusted code; the reference may compile (torch.compile) and say so.
-    limit = cfg.limits.output_mb if role == "candidate" else 4096
+    limit = cfg.limits.output_mb if role == "candidate" else cfg.limits.trusted_output_mb
     jail = isolate.jail_for(cfg, role, env.get("CUDA_VISIBLE_DEVICES") != "")
     return Worker(role, scratch / role, env, output_mb=limit,
                   max_message_mb=cfg.limits.max_message_mb, jail=jail)

@@ -16,19 +16,21 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-from .config import RewardCfg
+from .config import RewardCfg, RewardSpeedup
 from .verdict import Verdict
 
 
 def reward(v: Verdict, cfg: Optional[RewardCfg] = None) -> float:
     cfg = cfg or RewardCfg()
-    if cfg.speedup not in ("lower", "median"):
-        raise ValueError(f"reward.speedup={cfg.speedup!r}: expected lower or median")
+    try:   # OmegaConf checks a config's value; a RewardCfg made in code is checked here
+        lower = RewardSpeedup(cfg.speedup) is RewardSpeedup.lower
+    except ValueError:
+        raise ValueError(f"reward.speedup={cfg.speedup!r}: expected lower or median") from None
     if not v.win:
         return 0.0
     if v.timing is None:
         return float(cfg.correct)
-    s = v.timing.speedup_ci[0] if cfg.speedup == "lower" else v.timing.speedup
+    s = v.timing.speedup_ci[0] if lower else v.timing.speedup
     doublings = math.log2(s) if s > 0 else -math.inf
     if math.isnan(doublings):
         doublings = -math.inf

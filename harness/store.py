@@ -97,7 +97,7 @@ def now() -> str:
 
 
 @dataclass(frozen=True)
-class Case:
+class CaseKey:
     """Where a verdict sits on the board: which run (model), problem and sample it judges."""
     label: str
     problem_id: str
@@ -177,14 +177,14 @@ class Store:
             (problem_hash, solution_hash, hardware, config_hash)).fetchone()
         return Verdict.from_json(row[0]) if row else None
 
-    def has_case(self, case: Case, hardware: str, config_hash: str) -> bool:
+    def has_case(self, case: CaseKey, hardware: str, config_hash: str) -> bool:
         return self.db.execute(
             "SELECT 1 FROM cases c JOIN verdicts v USING (problem_hash, solution_hash, hardware, "
             "config_hash) WHERE c.label=? AND c.problem_id=? AND c.sample=? AND c.hardware=? AND "
             "c.config_hash=?",
             (case.label, case.problem_id, case.sample, hardware, config_hash)).fetchone() is not None
 
-    def record(self, v: Verdict, case: Optional[Case] = None, run_id: Optional[str] = None) -> None:
+    def record(self, v: Verdict, case: Optional[CaseKey] = None, run_id: Optional[str] = None) -> None:
         """Write a verdict (replacing one with the same key) and its case row atomically."""
         with self._tx():
             self.db.execute(
@@ -195,14 +195,14 @@ class Store:
             if case is not None:
                 self._record_case(case, v, run_id)
 
-    def record_case(self, case: Case, v: Verdict, run_id: Optional[str] = None,
+    def record_case(self, case: CaseKey, v: Verdict, run_id: Optional[str] = None,
                     solution: Optional[str] = None) -> None:
         """Point a case at an existing verdict (identical code met again); `solution` is this
         case's own file, which the shared verdict does not name."""
         with self._tx():
             self._record_case(case, v, run_id, solution)
 
-    def _record_case(self, case: Case, v: Verdict, run_id: Optional[str],
+    def _record_case(self, case: CaseKey, v: Verdict, run_id: Optional[str],
                      solution: Optional[str] = None) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO cases VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -213,7 +213,7 @@ class Store:
         for (s,) in self.db.execute("SELECT verdict FROM verdicts ORDER BY created"):
             yield Verdict.from_json(s)
 
-    def case_rows(self) -> Iterator[tuple[Case, Verdict]]:
+    def case_rows(self) -> Iterator[tuple[CaseKey, Verdict]]:
         """Every case with its verdict: what the board tabulates. Each verdict names the case's
         own solution file; one shared with identical code scored under another file says which
         in details["scored_as"]."""
@@ -225,7 +225,7 @@ class Store:
             v = Verdict.from_json(s)
             if path != v.solution:
                 v.details["scored_as"], v.solution = v.solution, path
-            yield Case(label, pid, sample, level), v
+            yield CaseKey(label, pid, sample, level), v
 
     # -- reference timing cache ---------------------------------------------------------------
     def ref_timing(self, problem_hash: str, hardware: str, torch_version: str,

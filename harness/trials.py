@@ -14,7 +14,7 @@ from .reference import Outputs, Seeds
 from .solution import compiles_on_first_call, kernel_names
 from .talk import CaseEnd, Talk
 from .tolerance import to_table
-from .verdict import UNSYNCED_WORK, Errors, Outcome, Verdict
+from .verdict import UNSYNCED_WORK, ErrorMetrics, Outcome, Verdict
 
 
 def compare(talk: Talk, ref: Worker, pairs: list[tuple[Any, Any]], cfg: EvalCfg) -> list[Match]:
@@ -77,12 +77,12 @@ def run(talk: Talk, ref: Worker, cand: Worker, load: P.Load, seeds: Seeds, outs:
 def _judge_trials(v: Verdict, matches: list[Match], ref_trials: tuple[P.Trial, ...],
                   cand_trials: tuple[P.Trial, ...], code: str, info: P.Loaded, on_gpu: bool,
                   cfg: EvalCfg) -> None:
-    worst = Errors()
+    worst = ErrorMetrics()
     failure = None
     for i, (r, c, m) in enumerate(zip(ref_trials, cand_trials, matches)):
         v.note(judge.trial(i, c.obs, r.obs))
         if m.errors.rel_norm >= worst.rel_norm:
-            worst = Errors(m.errors.max_abs, m.errors.max_rel, m.errors.rel_norm, i)
+            worst = ErrorMetrics(m.errors.max_abs, m.errors.max_rel, m.errors.rel_norm, i)
         if not m.ok and failure is None:
             label = "reused-storage trial" if i == cfg.check.trials else f"trial {i + 1}"
             failure = f"{label}: {m.message}"

@@ -70,7 +70,7 @@ ALL_CAVEATS = tuple(CAVEAT_DOCS)
 
 
 @dataclass
-class Errors:
+class ErrorMetrics:
     """Error metrics of the worst trial (by relative norm error)."""
     max_abs: float = 0.0
     max_rel: float = 0.0
@@ -122,7 +122,7 @@ class Verdict:
     problem_hash: str = ""
     solution_hash: str = ""
     code_block: Optional[int] = None  # which fenced block of a raw reply was used
-    errors: Optional[Errors] = None
+    errors: Optional[ErrorMetrics] = None
     timing: Optional[Timing] = None
     details: dict[str, Any] = field(default_factory=dict)   # why each flag and caveat was raised
     seeds: dict[str, Any] = field(default_factory=dict)
@@ -199,7 +199,7 @@ class Verdict:
             d["flags"] = [f for f in d["flags"] if f not in CAVEAT_DOCS]
             d["caveats"] = list(d.get("caveats", [])) + [c for c in old if c not in d.get("caveats", [])]
         if d.get("errors"):
-            d["errors"] = Errors(**d["errors"])
+            d["errors"] = ErrorMetrics(**d["errors"])
         if d.get("timing"):
             t = dict(d["timing"])
             for k in ("ref_ci_ms", "cand_ci_ms", "speedup_ci"):

@@ -156,7 +156,7 @@ def _checksum(inputs: list[Any], chunk: int = 1 << 26) -> list[float]:
     return out
 
 
-class Runner:
+class WorkerState:
     """State of one reference or candidate worker across requests."""
 
     def __init__(self, role: str, guard: sandbox.Guard):
@@ -514,7 +514,7 @@ def main() -> None:
     if role != "build" and os.environ.get("CUDA_VISIBLE_DEVICES") and torch.cuda.is_available():
         torch.empty(1, device="cuda")   # the context costs ~1 s: a spare pays it before its case
     guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel, triton_support])
-    runner = Runner(role, guard)
+    runner = WorkerState(role, guard)
     handlers: dict[type, Callable[[Any], P.Message]] = {
         P.Load: runner.load, P.Warm: runner.warm, P.Run: runner.run, P.Time: runner.time,
         P.Ordered: runner.ordered, P.Probe: runner.probe, P.Finish: runner.finish,

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from harness.build import build, ext_dir_for
+from harness.config import Layout
 from harness.discover import discover
 from harness.store import Store
 from harness.verdict import Outcome
@@ -56,7 +57,7 @@ def _cases(db):
 
 
 def test_discovery_lists_unmatched(run_dir):
-    jobs, unmatched = discover(run_dir / "my_run", run_dir / "problems", "auto")
+    jobs, unmatched = discover(run_dir / "my_run", run_dir / "problems", Layout.auto)
     found = {(j.case.problem_id, j.case.sample) for j in jobs}
     assert ("level1/1_SmallReLU", "0") in found and ("level1/2_TinyReLU", "exit") in found
     assert len(jobs) == 6

@@ -15,7 +15,7 @@ from harness.board import ALL, compute, fast_curve, fast_p, geomean_ci, render, 
 from harness.board.svg import curve_at
 from harness.board.tables import geomean_text
 from harness.report import render_text
-from harness.store import Case, Store
+from harness.store import CaseKey, Store
 from harness.verdict import (BEYOND_ROOFLINE, LAUNCH_BOUND, NOT_CONVERGED, SPEEDUP_UNCERTAIN,
                              UNSYNCED_WORK, Outcome, Timing, Verdict)
 
@@ -73,7 +73,7 @@ def make_store(path: Path, cases=CASES, **kw) -> Path:
             if label not in runs:
                 runs[label] = st.start_run(label)
             st.record(verdict(label, problem, sample, outcome, speedup, flags, **kw),
-                      Case(label, problem, sample, level), runs[label])
+                      CaseKey(label, problem, sample, level), runs[label])
     return path
 
 
@@ -182,7 +182,7 @@ def test_fast_curve_steps():
 def test_filters_and_hardware_split(tmp_path):
     path = make_store(tmp_path / "r.db")
     with Store(path) as st:                      # the same run on a second machine
-        st.record(verdict("A", "p1", "0", OK, 9.0, [], hardware="H2"), Case("A", "p1", "0", 1))
+        st.record(verdict("A", "p1", "0", OK, 9.0, [], hardware="H2"), CaseKey("A", "p1", "0", 1))
         cases = list(st.case_rows())
     both = compute(cases, P, bootstrap=100)
     assert both.multi_hardware and both.hardware == ["H1", "H2"]
@@ -198,7 +198,7 @@ def test_newest_config_supersedes(tmp_path):
     path = make_store(tmp_path / "r.db", [("A", 1, "p1", "0", INC, None, [])])
     with Store(path) as st:
         st.record(verdict("A", "p1", "0", OK, 2.0, [], config="c2",
-                          created="2025-02-01T00:00:00+00:00"), Case("A", "p1", "0", 1))
+                          created="2025-02-01T00:00:00+00:00"), CaseKey("A", "p1", "0", 1))
         b = compute(list(st.case_rows()), P, bootstrap=100)
     assert b.superseded == 1
     assert b.row("A", ALL).samples == 1 and b.row("A", ALL).fast[1.0] == 1.0
@@ -207,7 +207,7 @@ def test_newest_config_supersedes(tmp_path):
 # -- caveats --------------------------------------------------------------------------------
 def caveat_board(rows, p=P):
     """rows: (problem, sample, outcome, speedup, ci, flags, caveats), all in run "C", level 1."""
-    pairs = [(Case("C", prob, sample, 1),
+    pairs = [(CaseKey("C", prob, sample, 1),
               verdict("C", prob, sample, outcome, speedup, flags, caveats=caveats, ci=ci))
              for prob, sample, outcome, speedup, ci, flags, caveats in rows]
     return compute(pairs, p, bootstrap=200)

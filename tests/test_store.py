@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from harness import export
-from harness.store import Case, Store
+from harness.store import CaseKey, Store
 from harness.verdict import Outcome, Verdict
 
 
@@ -11,8 +11,8 @@ def test_twin_cases_keep_their_own_solution_path(tmp_path):
                 solution_hash="sh", hardware="hw", config_hash="ch")
     v.caveat("launch_bound", "tiny")
     with Store(tmp_path / "r.db") as store:
-        store.record(v, Case("run", "p", "a"))
-        store.record_case(Case("run", "p", "b"), v, solution="run/b.py")
+        store.record(v, CaseKey("run", "p", "a"))
+        store.record_case(CaseKey("run", "p", "b"), v, solution="run/b.py")
         rows = {c.sample: got for c, got in store.case_rows()}
         records = {r["sample"]: r for r in export.rows(store)}
     assert rows["a"].solution == "run/a.py" and "scored_as" not in rows["a"].details

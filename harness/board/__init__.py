@@ -47,7 +47,7 @@ Runs are listed best first by fast_1 (the first p > 0 when 1 is not among ``p_va
 levels, then fast_0, then label.
 
 Modules: ``metrics`` (pure: ``compute``, ``summarize``, ``fast_p``, ``geomean_ci``, ... over
-lists of ``(Case, Verdict)``), ``tables`` (text formats), ``svg`` and ``page`` (the HTML page,
+lists of ``(CaseKey, Verdict)``), ``tables`` (text formats), ``svg`` and ``page`` (the HTML page,
 its stylesheet ``board.css`` as package data), ``cli`` (the entry point).
 """
 from .cli import run

@@ -1,4 +1,4 @@
-"""The board's numbers: pure functions from ``(Case, Verdict)`` pairs to a ``Board``.
+"""The board's numbers: pure functions from ``(CaseKey, Verdict)`` pairs to a ``Board``.
 
 No I/O, no formatting: every definition here is listed in the package docstring, and each is
 unit-tested on canned verdicts.
@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from ..config import BoardCfg
-from ..store import Case
+from ..store import CaseKey
 from ..verdict import Outcome, Verdict
 
 NOT_COMPILED = frozenset({Outcome.NO_CODE, Outcome.LOAD_ERROR, Outcome.COMPILE_ERROR})
@@ -21,7 +21,7 @@ BOOTSTRAP = BoardCfg.bootstrap
 BOOTSTRAP_SEED = 0
 ALL = "all"
 CurvePoint = tuple[float, float]
-Pair = tuple[Case, Verdict]
+Pair = tuple[CaseKey, Verdict]
 
 
 def valid_speedup(v: Verdict) -> Optional[float]:
@@ -274,7 +274,7 @@ def _tag_rows(label: str, hw: str, cases: list[Pair], counts: dict[str, int],
 def compute(cases: Iterable[Pair], p_values: Sequence[float] = tuple(BoardCfg().p_values),
             bootstrap: int = BOOTSTRAP, hardware: Optional[str] = None,
             label: Optional[str] = None) -> Board:
-    """The whole board from (Case, Verdict) pairs, filters applied first."""
+    """The whole board from (CaseKey, Verdict) pairs, filters applied first."""
     p_values = list(dict.fromkeys(float(p) for p in p_values))
     cases, superseded = _dedupe(filter_cases(cases, hardware, label))
     by_run: dict[tuple[str, str], list[Pair]] = defaultdict(list)
