@@ -262,6 +262,8 @@ class LintCfg:
     cache_dir: str = ".harness-cache"
     seeds: int = 3                   # draws compared for variation and constancy
     timed_calls: int = 20
+    jobs: int = 0                    # problems linted at once (timed requests still one at a
+                                     # time); 0: 3 on a GPU, 1 on a CPU
     check: CheckCfg = field(default_factory=CheckCfg)
     timing: TimingCfg = field(default_factory=TimingCfg)
     limits: LimitsCfg = field(default_factory=LimitsCfg)

@@ -10,14 +10,17 @@ Works on any folder in this format (KernelBench's levels too).
 from __future__ import annotations
 
 import ast
+import contextlib
 import csv
 import io
+import queue
 import shutil
 import sys
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, TypeVar
+from typing import Iterator, Optional, TypeVar
 
 import hydra
 from tabulate import tabulate
@@ -63,8 +66,54 @@ def _declares_nondeterministic(path: Path) -> bool:
                for t in n.targets) and getattr(n.value, "value", False) is True for n in tree.body)
 
 
-def _ask(w: Worker, msg: P.Request, timeout: float, expect: type[R] = P.Message) -> R:   # type: ignore[assignment]
-    reply = w.request(msg, timeout)
+class Gate:
+    """Lint workers share the device: requests that only compute run side by side, a timed
+    one (probe, time) runs alone, so the times in the table are what a case would see.
+    Writers first: a timed request waits only for the shared ones already running."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._sharing = 0
+        self._alone = False
+        self._waiting = 0
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cv:
+            self._cv.wait_for(lambda: not self._alone and not self._waiting)
+            self._sharing += 1
+        try:
+            yield
+        finally:
+            with self._cv:
+                self._sharing -= 1
+                self._cv.notify_all()
+
+    @contextlib.contextmanager
+    def alone(self) -> Iterator[None]:
+        with self._cv:
+            self._waiting += 1
+            self._cv.wait_for(lambda: not self._alone and not self._sharing)
+            self._waiting -= 1
+            self._alone = True
+        try:
+            yield
+        finally:
+            with self._cv:
+                self._alone = False
+                self._cv.notify_all()
+
+
+_TIMED = (P.Probe, P.Time)
+
+
+def _ask(w: Worker, msg: P.Request, timeout: float, expect: type[R] = P.Message,   # type: ignore[assignment]
+         gate: Optional[Gate] = None) -> R:
+    if gate is None:
+        reply = w.request(msg, timeout)
+    else:
+        with gate.alone() if isinstance(msg, _TIMED) else gate.shared():
+            reply = w.request(msg, timeout)
     if isinstance(reply, P.Error):
         raise ProblemError(reply.error.splitlines()[0][:300] if reply.error else "failed")
     assert isinstance(reply, expect)
@@ -77,8 +126,13 @@ def new_worker(cfg: LintCfg, env: dict[str, str]) -> Worker:
                   max_message_mb=cfg.limits.max_message_mb)
 
 
-def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
-    """Lint one problem in worker `w` (started ahead: importing torch takes seconds)."""
+def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker, gate: Optional[Gate] = None) -> Lint:
+    """Lint one problem in worker `w` (started ahead: importing torch takes seconds), sharing
+    the device through `gate` with other lint workers."""
+
+    def ask(msg: P.Request, timeout: float, expect: type[R] = P.Message) -> R:   # type: ignore[assignment]
+        return _ask(w, msg, timeout, expect, gate)
+
     res = Lint(problem_id(path), nondeterministic=_declares_nondeterministic(path))
     try:
         check_file(path)
@@ -86,10 +140,10 @@ def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
         res.findings.append(str(e).split(": ", 1)[-1])
         return res
     try:
-        _ask(w, P.Load(str(path.resolve()), device, 1), cfg.limits.load_s)
-        _ask(w, P.Warm(2), cfg.limits.step_s)
+        ask(P.Load(str(path.resolve()), device, 1), cfg.limits.load_s)
+        ask(P.Warm(2), cfg.limits.step_s)
         seeds = (11, 11) + tuple(100 + i for i in range(max(2, cfg.seeds)))
-        trials = _ask(w, P.Run(seeds), cfg.limits.step_s, P.Trials).trials
+        trials = ask(P.Run(seeds), cfg.limits.step_s, P.Trials).trials
         keys = [t.key for t in trials if t.key is not None]
         sums = [t.obs["checksum"] for t in trials]
         tols = to_table(cfg.check.tolerances)
@@ -97,21 +151,21 @@ def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker) -> Lint:
             res.findings.append("get_inputs differs for the same seed")
         if len({tuple(s) for s in sums[1:]}) < len(sums) - 1:
             res.findings.append("get_inputs does not vary with the seed")
-        same = _ask(w, P.Compare(tols, (P.Pair(keys[0], other=keys[1]),), keep=True),
+        same = ask(P.Compare(tols, (P.Pair(keys[0], other=keys[1]),), keep=True),
                     cfg.limits.step_s, P.Matches).matches[0]
         if not res.nondeterministic and not Match.from_dict(same).ok:
             res.findings.append("reference not deterministic for a fixed seed "
                                 "(or mark NONDETERMINISTIC = True)")
         if any(t.obs.get("nonfinite") for t in trials):
             res.findings.append("output has NaN/Inf")
-        weak = _ask(w, P.Weak(tuple(keys[1:]), tols, cfg.check.weak_margin), cfg.limits.step_s,
+        weak = ask(P.Weak(tuple(keys[1:]), tols, cfg.check.weak_margin), cfg.limits.step_s,
                     P.WeakAnswer).weak
         if weak:
             res.findings.append(f"weak: {weak}")
         t = cfg.timing
-        probe = _ask(w, P.Probe(7, t.cache, t.flush_bytes, cfg.check.roofline_probes),
+        probe = ask(P.Probe(7, t.cache, t.flush_bytes, cfg.check.roofline_probes),
                      max(cfg.limits.step_s, cfg.limits.probe_s), P.Probed)
-        timed = _ask(w, P.Time(cfg.timed_calls, (7,), t.cache, t.flush_bytes, t.lead_us, True,
+        timed = ask(P.Time(cfg.timed_calls, (7,), t.cache, t.flush_bytes, t.lead_us, True,
                                t.warmup_calls, t.warmup_s), cfg.limits.step_s, P.Timed)
         res.ref_ms = median(list(timed.device_ms))
         res.overhead_ms = probe.overhead_ms
@@ -146,30 +200,67 @@ def table(results: list[Lint], fmt: LintFormat) -> str:
 
 
 def run(cfg: LintCfg) -> int:
-    """Lint every problem file; 1 when one fails, 0 otherwise; a user mistake raises UserError."""
+    """Lint every problem file; 1 when one fails, 0 otherwise; a user mistake raises UserError.
+    `cfg.jobs` workers at once, each with its next worker started ahead; a problem that ran
+    out of device memory beside others is linted again alone."""
     dev = resolve(cfg.device)
     files = _problem_files(Path(cfg.problems))
     if not files:
         raise UserError(f"problems={cfg.problems}: no problem files found")
     env, device = device_env(dev.device, 1)
-    results = []
-    ahead: Optional[Worker] = new_worker(cfg, env)
-    for i, f in enumerate(files):
-        w = ahead or new_worker(cfg, env)
-        ahead = new_worker(cfg, env) if i + 1 < len(files) else None
+    jobs = max(1, min(len(files), cfg.jobs or (1 if dev.device == "cpu" else 3)))
+    gate = Gate() if jobs > 1 else None
+    todo: "queue.Queue[Path]" = queue.Queue()
+    for f in files:
+        todo.put(f)
+    results: dict[Path, Lint] = {}
+    lock = threading.Lock()
+
+    def one(f: Path, w: Worker, g: Optional[Gate]) -> Lint:
         try:
-            r = lint_one(f, cfg, device, w)
+            return lint_one(f, cfg, device, w, g)
         finally:
             w.close()
             shutil.rmtree(w.scratch, ignore_errors=True)
-        print(f"{r.problem}: {'ok' if r.ok else 'FAIL: ' + '; '.join(r.findings)}", file=sys.stderr)
-        results.append(r)
-        text = f"device: {dev.hardware}\n\n" + table(results, cfg.format)
-        if cfg.out:   # after every problem: a run cut short still leaves its table
-            Path(cfg.out).write_text(text if i + 1 == len(files) else
-                                     text + f"\n(incomplete: {i + 1} of {len(files)} problems)\n")
-    print(text)
-    return 0 if all(r.ok for r in results) else 1
+
+    def loop() -> None:
+        ahead: Optional[Worker] = new_worker(cfg, env)
+        try:
+            while True:
+                try:
+                    f = todo.get_nowait()
+                except queue.Empty:
+                    return
+                w, ahead = ahead or new_worker(cfg, env), None
+                ahead = new_worker(cfg, env) if not todo.empty() else None
+                r = one(f, w, gate)
+                if gate is not None and any("out of memory" in x for x in r.findings):
+                    with gate.alone():   # the others' memory, not this problem's: again, alone
+                        r = one(f, new_worker(cfg, env), None)
+                with lock:
+                    results[f] = r
+                    _report(r, [results[x] for x in files if x in results], len(files), dev.hardware, cfg)
+        finally:
+            if ahead is not None:
+                ahead.kill()
+
+    threads = [threading.Thread(target=loop, name=f"lint-{i}", daemon=True) for i in range(jobs)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    done = [results[f] for f in files]
+    print(f"device: {dev.hardware}\n\n" + table(done, cfg.format))
+    return 0 if all(r.ok for r in done) else 1
+
+
+def _report(r: Lint, so_far: list[Lint], total: int, hardware: str, cfg: LintCfg) -> None:
+    """One line per problem as it ends, and the table so far (a run cut short leaves it)."""
+    print(f"{r.problem}: {'ok' if r.ok else 'FAIL: ' + '; '.join(r.findings)}", file=sys.stderr)
+    if cfg.out:
+        text = f"device: {hardware}\n\n" + table(so_far, cfg.format)
+        Path(cfg.out).write_text(text if len(so_far) == total else
+                                 text + f"\n(incomplete: {len(so_far)} of {total} problems)\n")
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="lint")
