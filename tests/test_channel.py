@@ -230,3 +230,17 @@ def test_a_fork_while_a_memfd_is_filled_does_not_block_its_seal(link):
     finally:
         stop.set()
         t.join()
+
+
+def test_the_device_copy_path_faults_pages_in_threads_and_copies_exactly():
+    """The path a GPU output takes into its memfd (populate, pin where CUDA is, copy), run
+    here on a host tensor: without CUDA the pin is refused and the copy still lands."""
+    t = torch.randn(80 << 18)   # 80 MiB, over the size where pages are faulted in first
+    fd = os.memfd_create("t", os.MFD_ALLOW_SEALING)
+    try:
+        os.ftruncate(fd, t.numel() * 4 + 64)
+        channel._copy_from_device(fd, t.numel() * 4 + 64, [(t, 64)])
+        back = torch.frombuffer(bytearray(os.pread(fd, t.numel() * 4, 64)), dtype=torch.float32)
+        assert torch.equal(back, t)
+    finally:
+        os.close(fd)
