@@ -6,6 +6,7 @@ the two workers do, and everything they say is decoded (protocol) and judged (ju
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import shutil
 import time
@@ -16,7 +17,7 @@ from typing import Optional
 from . import __version__, isolate, reference, timed, trials
 from .config import EvalCfg, config_hash
 from .device import DeviceInfo
-from .pool import Spares, new_pair
+from .pool import ProblemKey, Spares, Taken, new_pair
 from .problem import ProblemError, file_hash
 from .proc import Worker, device_env
 from .reference import Seeds
@@ -40,8 +41,10 @@ class Case:
             versions=dev.versions(__version__), config_hash=config_hash(cfg),
             created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         self.talk = Talk(self.verdict, cfg.limits)
-        self.workers: list[Worker] = []
+        self.workers: list[Worker] = []   # every worker of the case (a cancel kills them all)
         self.scratch = self.cache_dir / "scratch" / f"case-{uuid.uuid4().hex[:12]}"
+        self.taken: Optional[Taken] = None
+        self.reference_done = False       # the reference did its part: it may serve the next case
         self._stage_t = time.monotonic()
 
     def run(self) -> Verdict:
@@ -52,11 +55,28 @@ class Case:
             self.verdict.outcome = end.outcome
             self.verdict.message = end.message[:8000]
         finally:
-            for w in self.workers:
-                w.close()
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            self._release()
             self.verdict.durations["total"] = round(time.monotonic() - t0, 3)
         return self.verdict
+
+    def _release(self) -> None:
+        """Workers closed and scratch removed, but a reference the pool keeps for the problem's
+        next case (and the folder it lives in)."""
+        kept: Optional[Path] = None
+        if self.spares is not None and self.taken is not None and self.reference_done:
+            kept = self.spares.keep(self._problem_key(), self.taken, self.verdict.seeds["init"])
+        for w in self.workers:
+            if kept is None or w is not self.taken.ref:   # type: ignore[union-attr]
+                w.close()
+        if kept == self.scratch:
+            shutil.rmtree(self.scratch / "candidate", ignore_errors=True)
+        else:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        if kept is None and self.taken is not None and self.taken.loaded is not None:
+            shutil.rmtree(self.taken.loaded.scratch, ignore_errors=True)   # an earlier case's
+
+    def _problem_key(self) -> ProblemKey:
+        return str(self.problem.resolve()), self.verdict.problem_hash
 
     def _stage(self, name: str) -> None:
         now = time.monotonic()
@@ -81,16 +101,27 @@ class Case:
         seeds = self._seeds()
         env, device = device_env(self.dev.device, cfg.timing.cpu_threads)
         load = seeds.load(str(self.problem.resolve()), device)
-        # Two fresh workers: the candidate never shares a process with the reference's outputs,
-        # and learns its solution only once those outputs exist.
-        self.scratch, (ref, cand) = self.spares.take() if self.spares else new_pair(cfg, env)
+        # A fresh candidate, never in a process with the reference's outputs, which learns its
+        # solution only once those exist; a reference with the problem loaded, or a fresh one.
+        if self.spares is not None:   # a reproduced case (seed=N) makes its reference afresh
+            self.taken = self.spares.take(self._problem_key() if cfg.seed is None else None)
+        else:
+            scratch, (r, c) = new_pair(cfg, env)
+            self.taken = Taken(r, c, scratch)
+        ref, cand, self.scratch = self.taken.ref, self.taken.cand, self.taken.scratch
         self.workers += [ref, cand]
+        if self.taken.loaded is not None:   # its model was made under this init seed
+            seeds = dataclasses.replace(seeds, init=self.taken.loaded.init_seed)
+            load = seeds.load(load.problem, load.device)
+            v.seeds["init"] = seeds.init
+            v.details["reference"] = "kept loaded from the problem's previous case"
 
         # reference: inputs and outputs of every trial, kept in its worker
         try:
-            outs = reference.run(talk, ref, load, seeds, cfg)
+            outs = reference.run(talk, ref, load, seeds, cfg, loaded=self.taken.loaded is not None)
         except CaseEnd as e:
             raise ProblemError(f"{self.problem}: the reference failed: {e.message}") from None
+        self.reference_done = True
         if outs.weak:
             v.flag(WEAK_PROBLEM, outs.weak)
         self._stage("reference")

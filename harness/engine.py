@@ -75,6 +75,7 @@ class Engine:
         self._cancelled: set[Hashable] = set()
         self._running: dict[Hashable, Case] = {}
         self._futures: list[Future] = []
+        self._input_ended = False
         self.build_slots = build_slots(cfg.build_workers, cfg.build.jobs, len(os.sched_getaffinity(0)))
         self._builders = ThreadPoolExecutor(self.build_slots, thread_name_prefix="build")
         self._evaluators = [threading.Thread(target=self._evaluate_loop, args=(d,), daemon=True,
@@ -103,6 +104,7 @@ class Engine:
     def end_of_input(self) -> None:
         """No more tasks: evaluators stop once every build submitted so far has been evaluated."""
         futures = list(self._futures)
+        self._input_ended = True
 
         def wait_builds() -> None:
             for f in futures:
@@ -123,8 +125,16 @@ class Engine:
         proc.kill_all()
         self._builders.shutdown(wait=False, cancel_futures=True)
 
-    def close(self) -> None:
+    def close(self, grace_s: float = 30.0) -> None:
+        """Builds dropped; evaluators given `grace_s` to end their workers started ahead (they
+        end after the input does, or at once once interrupted) and remove their folders."""
         self._builders.shutdown(wait=False, cancel_futures=True)
+        if self.stop.is_set() or not self._input_ended:
+            self.stop.set()
+            self._built.put(None)
+        deadline = time.monotonic() + grace_s
+        for th in self._evaluators:
+            th.join(max(0.0, deadline - time.monotonic()))
 
     # -- inside ----------------------------------------------------------------------------------
     def _is_cancelled(self, key: Hashable, forget: bool = False) -> bool:

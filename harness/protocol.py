@@ -253,12 +253,19 @@ class Stage(Request):
 
 
 @dataclass(frozen=True)
+class Reset(Request):
+    """Reference only, between two cases of its problem: drop every kept output, timing input
+    set and captured graph, and give cached device memory back (the next candidate needs it)."""
+    tag = "reset"
+
+
+@dataclass(frozen=True)
 class Exit(Request):
     tag = "exit"
 
 
 REQUESTS: dict[str, type[Request]] = {c.tag: c for c in (
-    Load, Warm, Run, Ordered, Time, Checks, Probe, Compare, Weak, Finish, Build, Stage, Exit)}
+    Load, Warm, Run, Ordered, Time, Checks, Probe, Compare, Weak, Finish, Build, Stage, Reset, Exit)}
 
 
 # -- on the channel ----------------------------------------------------------------------------------

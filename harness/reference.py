@@ -41,10 +41,11 @@ class Outputs:
     weak: Optional[str]
 
 
-def run(talk: Talk, ref: Worker, load: P.Load, seeds: Seeds, cfg: EvalCfg) -> Outputs:
+def run(talk: Talk, ref: Worker, load: P.Load, seeds: Seeds, cfg: EvalCfg, loaded: bool = False) -> Outputs:
     """Raises CaseEnd (side "reference") when the reference fails: the caller makes that the
-    problem's failure."""
-    talk.reference(ref, load, "reference load", "load", cfg.limits.load_s)
+    problem's failure. `loaded`: the worker has the problem loaded under `load`'s init seed."""
+    if not loaded:
+        talk.reference(ref, load, "reference load", "load", cfg.limits.load_s)
     talk.reference(ref, P.Warm(seeds.warm), "reference warm-up", "warm")
     trials = talk.reference(ref, seeds.run(cfg, profile=False), "reference run", "run")
     assert isinstance(trials, P.Trials)

@@ -371,6 +371,14 @@ class WorkerState:
         outs = [self.kept[k] for k in msg.keys]
         return P.WeakAnswer(weak_problem(outs, from_table(msg.tolerances), msg.margin))
 
+    def reset(self, msg: P.Reset) -> P.Done:
+        self.kept.clear()
+        self.sets, self.calls, self.clock, self.last_inputs, self.pending = [], {}, None, None, []
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.empty_cache()
+        return P.Done()
+
     def finish(self, msg: P.Finish) -> P.Finished:
         return P.Finished(tuple(self.guard.tampered()), tuple(self.guard.violations),
                           self.guard.ext_calls)
@@ -514,11 +522,11 @@ def main() -> None:
     if role != "build" and os.environ.get("CUDA_VISIBLE_DEVICES") and torch.cuda.is_available():
         torch.empty(1, device="cuda")   # the context costs ~1 s: a spare pays it before its case
     guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel, triton_support])
-    runner = WorkerState(role, guard)
+    state = WorkerState(role, guard)
     handlers: dict[type, Callable[[Any], P.Message]] = {
-        P.Load: runner.load, P.Warm: runner.warm, P.Run: runner.run, P.Time: runner.time,
-        P.Ordered: runner.ordered, P.Probe: runner.probe, P.Finish: runner.finish,
-        P.Compare: runner.compare, P.Weak: runner.weak, P.Checks: runner.checks,
+        P.Load: state.load, P.Warm: state.warm, P.Run: state.run, P.Time: state.time,
+        P.Ordered: state.ordered, P.Probe: state.probe, P.Finish: state.finish,
+        P.Compare: state.compare, P.Weak: state.weak, P.Checks: state.checks, P.Reset: state.reset,
         P.Build: lambda m: build(m, guard), P.Stage: stage}
     while True:
         try:

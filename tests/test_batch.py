@@ -193,3 +193,36 @@ def test_a_file_that_is_not_a_store_is_one_line(tmp_path, args):
     r = subprocess.run([sys.executable, "-m", *argv], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "not a results store" in r.stderr
+
+
+@pytest.mark.slow
+def test_a_reference_stays_loaded_across_the_cases_of_its_problem(tmp_path, cache_dir):
+    """Workers started ahead (the GPU default): the second case of a problem reuses the first
+    one's reference worker, its init seed and nothing else; a case of another problem in between
+    gets a fresh reference. Every verdict is what a fresh pair would give."""
+    import json
+    small, tiny = (PROBLEMS / "small_relu.py").read_text(), (PROBLEMS / "tiny_relu.py").read_text()
+    pairs = []
+    for name, src, prob in [("a", small, "small_relu"), ("b", small, "small_relu"),
+                            ("c", tiny, "tiny_relu"), ("d", small, "small_relu")]:
+        sol = tmp_path / f"{name}.py"
+        sol.write_text(f"# {name}\n{src}\n\nclass ModelNew(Model):\n    pass\n")
+        pairs.append({"solution": str(sol), "problem": str(PROBLEMS / f"{prob}.py"), "label": "own"})
+    (tmp_path / "pairs.json").write_text(json.dumps(pairs))
+    db = tmp_path / "r.db"
+    r = subprocess.run([sys.executable, "-m", "harness.batch", "layout=pairs",
+                        f"pairs={tmp_path / 'pairs.json'}", "select=*", "device=cpu", f"store={db}",
+                        f"cache_dir={cache_dir}", "timing.budget_s=0.5", "timing.min_calls=5",
+                        "build_workers=1", "prestart=always", "board=false"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    with Store(db) as s:
+        by = {v.solution.rsplit("/", 1)[-1][0]: v for _, v in s.case_rows()}
+    assert all(v.outcome is Outcome.OK for v in by.values()), {n: v.message for n, v in by.items()}
+    kept = {n for n, v in by.items() if v.details.get("reference")}
+    # Scored one after another in the pairs' order: b follows a on the same problem, d follows c.
+    assert kept == {"b"}, kept
+    assert by["b"].seeds["init"] == by["a"].seeds["init"]
+    assert set(by["b"].seeds["trials"]).isdisjoint(by["a"].seeds["trials"])
+    assert by["d"].seeds["init"] != by["a"].seeds["init"]
+    assert not list((cache_dir / "scratch").glob("case-*"))   # every folder gone with its worker
