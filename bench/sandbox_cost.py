@@ -20,6 +20,7 @@ from omegaconf import OmegaConf  # noqa: E402
 
 from harness import isolate, protocol as P  # noqa: E402
 from harness.config import EvalCfg  # noqa: E402
+from harness.device import resolve  # noqa: E402
 from harness.proc import Worker, device_env  # noqa: E402
 
 
@@ -58,8 +59,9 @@ def main() -> int:
     if plan.mode == "off":
         print(f"no sandbox here: {plan.reason}", file=sys.stderr)
         return 1
-    env = device_env(args.device, 1)[0]
-    jail = isolate.jail_for(cfg, "candidate", args.device != "cpu")
+    device = resolve(args.device).device   # cuda -> cuda:0, as the runner names it
+    env = device_env(device, 1)[0]
+    jail = isolate.jail_for(cfg, "candidate", device != "cpu")
     plain, jailed = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):   # alternate, so machine load falls on both alike

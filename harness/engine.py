@@ -63,6 +63,30 @@ def same_workers(a: EvalCfg, b: EvalCfg) -> bool:
         (b.timing.cpu_threads, b.limits.output_mb, b.limits.max_message_mb, b.cache_dir)
 
 
+class Built:
+    """Built cases waiting for an evaluator. An evaluator takes the oldest case of the problem
+    it has just scored when there is one (its reference stays loaded, see pool.Spares), else
+    the oldest; None is the end, seen by every evaluator."""
+
+    def __init__(self) -> None:
+        self._items: list[Optional[tuple[Task, Any]]] = []
+        self._cv = threading.Condition()
+
+    def put(self, item: Optional[tuple[Task, Any]]) -> None:
+        with self._cv:
+            self._items.append(item)
+            self._cv.notify_all()
+
+    def get(self, problem: Optional[Path] = None) -> Optional[tuple[Task, Any]]:
+        with self._cv:
+            self._cv.wait_for(lambda: bool(self._items))
+            at = next((i for i, it in enumerate(self._items)
+                       if it is not None and it[0].problem == problem), 0)
+            if self._items[at] is None:
+                return None   # left in place for the other evaluators
+            return self._items.pop(at)
+
+
 class Engine:
     def __init__(self, cfg: EngineCfg, devices: list[DeviceInfo], store_path: Optional[str]):
         self.cfg, self.devices, self.store_path = cfg, devices, store_path
@@ -70,7 +94,7 @@ class Engine:
         self.results: "queue.Queue[tuple[Hashable, Verdict]]" = queue.Queue()
         self.stop = threading.Event()
         self.build_s = self.eval_s = 0.0
-        self._built: "queue.Queue[Optional[tuple[Task, Any]]]" = queue.Queue()
+        self._built = Built()
         self._lock = threading.Lock()
         self._cancelled: set[Hashable] = set()
         self._running: dict[Hashable, Case] = {}
@@ -162,12 +186,13 @@ class Engine:
             (cfg.prestart is Prestart.auto and dev.device != "cpu")
         spares = Spares(cfg, dev, cfg.prestart_pairs) if ahead else None
         try:
+            last: Optional[Path] = None
             while not self.stop.is_set():
-                item = self._built.get()
+                item = self._built.get(last)
                 if item is None:
-                    self._built.put(None)   # let the other loops see the end too
                     return
                 task, prepared = item
+                last = task.problem
                 if self._is_cancelled(task.key, forget=True):
                     continue
                 t = time.monotonic()
