@@ -180,6 +180,11 @@ def _copy_from_device(fd: int, total: int, tensors: list[tuple[torch.Tensor, int
         # A process forked meanwhile would hold this writable mapping until it execs and the
         # write seal would fail (EBUSY): the mapping is not inherited.
         mm.madvise(mmap.MADV_DONTFORK)
+        if total >= _PIN_BYTES:
+            try:   # 2 MiB pages where the host's shmem_enabled is "advise": 512x fewer faults
+                mm.madvise(mmap.MADV_HUGEPAGE)
+            except (AttributeError, OSError):
+                pass
         anchor = ctypes.c_char.from_buffer(mm)
         addr = ctypes.addressof(anchor)
         pinned = False
