@@ -21,12 +21,12 @@ from omegaconf import OmegaConf  # noqa: E402
 from harness import isolate, protocol as P  # noqa: E402
 from harness.config import EvalCfg  # noqa: E402
 from harness.device import resolve  # noqa: E402
-from harness.proc import Worker, device_env  # noqa: E402
+from harness.proc import WorkerProcess, device_env  # noqa: E402
 
 
 def start(jail, env: dict, scratch: Path) -> float:
     t0 = time.monotonic()
-    w = Worker("candidate", scratch, env, jail=jail)
+    w = WorkerProcess("candidate", scratch, env, jail=jail)
     try:
         w.request(P.Finish(), 120)
         return time.monotonic() - t0
@@ -35,7 +35,7 @@ def start(jail, env: dict, scratch: Path) -> float:
 
 
 def stage(jail, env: dict, scratch: Path, ext: Path) -> float:
-    w = Worker("candidate", scratch, env, jail=jail)
+    w = WorkerProcess("candidate", scratch, env, jail=jail)
     try:
         w.request(P.Finish(), 120)
         t0 = time.monotonic()

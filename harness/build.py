@@ -25,7 +25,7 @@ import torch
 
 from . import isolate, pch, protocol as P, triton_support
 from .isolate import Jail
-from .proc import Worker, WorkerFailed
+from .proc import WorkerProcess, WorkerFailed
 from .verdict import Outcome
 
 _ERROR_LINE = re.compile(r"(\berror\b|\bError\b:|undefined reference|fatal)", re.I)
@@ -120,7 +120,7 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
             env["CUDA_VISIBLE_DEVICES"] = ""
         elif device.startswith("cuda:"):
             env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
-        worker = Worker("build", scratch, env, output_mb=output_mb, jail=jail)
+        worker = WorkerProcess("build", scratch, env, output_mb=output_mb, jail=jail)
         request = P.Build(str(solution_file), tuple(o.message() for o in offers))
         try:
             if jail is not None:

@@ -19,7 +19,7 @@ from .config import EvalCfg, config_hash
 from .device import DeviceInfo
 from .pool import ProblemKey, Spares, Taken, new_pair
 from .problem import ProblemError, file_hash
-from .proc import Worker, device_env
+from .proc import WorkerProcess, device_env
 from .reference import Seeds
 from .solution import Prepared, prepare
 from .talk import CaseEnd, Talk
@@ -41,7 +41,7 @@ class Case:
             versions=dev.versions(__version__), config_hash=config_hash(cfg),
             created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         self.talk = Talk(self.verdict, cfg.limits)
-        self.workers: list[Worker] = []   # every worker of the case (a cancel kills them all)
+        self.workers: list[WorkerProcess] = []   # every worker of the case (a cancel kills them all)
         self.scratch = self.cache_dir / "scratch" / f"case-{uuid.uuid4().hex[:12]}"
         self.taken: Optional[Taken] = None
         self.reference_done = False       # the reference did its part: it may serve the next case

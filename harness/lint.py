@@ -32,7 +32,7 @@ from .device import resolve
 from .discover import _problem_files
 from .errors import UserError, entry
 from .problem import ProblemError, check_file, problem_id
-from .proc import Worker, WorkerFailed, device_env
+from .proc import WorkerProcess, WorkerFailed, device_env
 from .timing import median
 from .tolerance import to_table
 
@@ -107,7 +107,7 @@ class Gate:
 _TIMED = (P.Probe, P.Time)
 
 
-def _ask(w: Worker, msg: P.Request, timeout: float, expect: type[R] = P.Message,   # type: ignore[assignment]
+def _ask(w: WorkerProcess, msg: P.Request, timeout: float, expect: type[R] = P.Message,   # type: ignore[assignment]
          gate: Optional[Gate] = None) -> R:
     if gate is None:
         reply = w.request(msg, timeout)
@@ -120,13 +120,13 @@ def _ask(w: Worker, msg: P.Request, timeout: float, expect: type[R] = P.Message,
     return reply
 
 
-def new_worker(cfg: LintCfg, env: dict[str, str]) -> Worker:
+def new_worker(cfg: LintCfg, env: dict[str, str]) -> WorkerProcess:
     scratch = Path(cfg.cache_dir).resolve() / "scratch" / f"lint-{uuid.uuid4().hex[:10]}"
-    return Worker("reference", scratch, env, output_mb=cfg.limits.trusted_output_mb,
+    return WorkerProcess("reference", scratch, env, output_mb=cfg.limits.trusted_output_mb,
                   max_message_mb=cfg.limits.max_message_mb)
 
 
-def lint_one(path: Path, cfg: LintCfg, device: str, w: Worker, gate: Optional[Gate] = None) -> Lint:
+def lint_one(path: Path, cfg: LintCfg, device: str, w: WorkerProcess, gate: Optional[Gate] = None) -> Lint:
     """Lint one problem in worker `w` (started ahead: importing torch takes seconds), sharing
     the device through `gate` with other lint workers."""
 
@@ -216,7 +216,7 @@ def run(cfg: LintCfg) -> int:
     results: dict[Path, Lint] = {}
     lock = threading.Lock()
 
-    def one(f: Path, w: Worker, g: Optional[Gate]) -> Lint:
+    def one(f: Path, w: WorkerProcess, g: Optional[Gate]) -> Lint:
         try:
             return lint_one(f, cfg, device, w, g)
         finally:
@@ -224,7 +224,7 @@ def run(cfg: LintCfg) -> int:
             shutil.rmtree(w.scratch, ignore_errors=True)
 
     def loop() -> None:
-        ahead: Optional[Worker] = new_worker(cfg, env)
+        ahead: Optional[WorkerProcess] = new_worker(cfg, env)
         try:
             while True:
                 try:

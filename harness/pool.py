@@ -19,16 +19,16 @@ from typing import Optional
 from . import isolate, protocol as P
 from .config import EvalCfg
 from .device import DeviceInfo
-from .proc import Worker, WorkerFailed, device_env
+from .proc import WorkerProcess, WorkerFailed, device_env
 
-Pair = tuple[Path, tuple[Worker, Worker]]   # the pair's scratch folder, (reference, candidate)
+Pair = tuple[Path, tuple[WorkerProcess, WorkerProcess]]   # the pair's scratch folder, (reference, candidate)
 ProblemKey = tuple[str, str]                # the problem file's resolved path and its hash
 
 
-def new_worker(cfg: EvalCfg, role: str, scratch: Path, env: dict[str, str]) -> Worker:
+def new_worker(cfg: EvalCfg, role: str, scratch: Path, env: dict[str, str]) -> WorkerProcess:
     limit = cfg.limits.output_mb if role == "candidate" else cfg.limits.trusted_output_mb
     jail = isolate.jail_for(cfg, role, env.get("CUDA_VISIBLE_DEVICES") != "")
-    return Worker(role, scratch / role, env, output_mb=limit,
+    return WorkerProcess(role, scratch / role, env, output_mb=limit,
                   max_message_mb=cfg.limits.max_message_mb, jail=jail)
 
 
@@ -46,7 +46,7 @@ def _scratch(cfg: EvalCfg) -> Path:
 class Loaded:
     """A reference worker with `key`'s problem loaded under `init_seed`."""
     key: ProblemKey
-    worker: Worker
+    worker: WorkerProcess
     scratch: Path
     init_seed: int
 
@@ -54,8 +54,8 @@ class Loaded:
 @dataclass
 class Taken:
     """What a case runs in: `loaded` set when its reference already has the problem."""
-    ref: Worker
-    cand: Worker
+    ref: WorkerProcess
+    cand: WorkerProcess
     scratch: Path                 # the candidate's (and a fresh reference's)
     loaded: Optional[Loaded] = None
 
@@ -113,7 +113,7 @@ class Spares:
             self.loaded = None
 
 
-def _end(w: Worker, scratch: Optional[Path]) -> None:
+def _end(w: WorkerProcess, scratch: Optional[Path]) -> None:
     w.kill()
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)

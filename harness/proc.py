@@ -1,5 +1,6 @@
-"""Worker processes: spawn one in its own process group and scratch folder, talk to it, kill
-it, and say what happened to it. Nothing here imports solution code or touches CUDA.
+"""Worker processes as the runner holds them (WorkerProcess): spawn one in its own process
+group and scratch folder, talk to it, kill it, and say what happened to it. Nothing here imports
+solution code or touches CUDA; what runs inside a worker is harness/worker.py.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def device_env(device: str, cpu_threads: int) -> tuple[dict[str, str], str]:
     return {"CUDA_VISIBLE_DEVICES": device.split(":")[1]}, "cuda:0"
 
 
-LIVE: "weakref.WeakSet[Worker]" = weakref.WeakSet()   # so an interrupted runner can end them all
+LIVE: "weakref.WeakSet[WorkerProcess]" = weakref.WeakSet()   # so an interrupted runner can end them all
 
 
 def kill_all() -> None:
@@ -97,7 +98,7 @@ def _capped_log(limit: int) -> int:
     return fd
 
 
-class Worker:
+class WorkerProcess:
     """One worker subprocess: `python -m harness.worker ROLE RFD WFD SOCKFD`, under `jail` if
     given. Messages go through the pipes; the socket passes memfds of shared tensors."""
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 from . import protocol as P
 from .config import EvalCfg
-from .proc import Worker
+from .proc import WorkerProcess
 from .talk import Talk
 from .tolerance import to_table
 
@@ -41,7 +41,7 @@ class Outputs:
     weak: Optional[str]
 
 
-def run(talk: Talk, ref: Worker, load: P.Load, seeds: Seeds, cfg: EvalCfg, loaded: bool = False) -> Outputs:
+def run(talk: Talk, ref: WorkerProcess, load: P.Load, seeds: Seeds, cfg: EvalCfg, loaded: bool = False) -> Outputs:
     """Raises CaseEnd (side "reference") when the reference fails: the caller makes that the
     problem's failure. `loaded`: the worker has the problem loaded under `load`'s init seed."""
     if not loaded:

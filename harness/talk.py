@@ -9,7 +9,7 @@ from typing import Optional, TypeVar
 
 from . import protocol as P
 from .config import LimitsCfg
-from .proc import Worker, WorkerFailed
+from .proc import WorkerProcess, WorkerFailed
 from .verdict import SANDBOX_VIOLATION, Outcome, Verdict
 
 R = TypeVar("R", bound=P.Message)
@@ -31,7 +31,7 @@ class Talk:
         self.last_s = 0.0                  # wall time of the last request
         self.ref_s: dict[str, float] = {}  # the reference's time per request, by name
 
-    def ask(self, worker: Worker, req: P.Request, timeout: float, stage: str,
+    def ask(self, worker: WorkerProcess, req: P.Request, timeout: float, stage: str,
             expect: type[R] = P.Message, side: Optional[str] = None) -> R:   # type: ignore[assignment]
         """One request; its wall time adds to details["requests"] under role.type, so that a
         case's cost can be read off its verdict (worker starts show up in the first request).
@@ -59,7 +59,7 @@ class Talk:
         assert isinstance(reply, expect)   # decode_reply gives the request's reply or an Error
         return reply
 
-    def reference(self, worker: Worker, req: P.Request, stage: str, name: str,
+    def reference(self, worker: WorkerProcess, req: P.Request, stage: str, name: str,
                   timeout: Optional[float] = None) -> P.Message:
         """A reference request, its time kept under `name` for the candidate's limit."""
         reply: P.Message = self.ask(worker, req, self.limits.step_s if timeout is None else timeout, stage)

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from . import judge, protocol as P, roofline
 from .config import EvalCfg
 from .device import DeviceInfo
-from .proc import Worker
+from .proc import WorkerProcess
 from .reference import Seeds
 from .store import Store
 from .talk import CaseEnd, Talk
@@ -32,7 +32,7 @@ class Place:
     store_path: Optional[str]
 
 
-def run(talk: Talk, ref: Worker, cand: Worker, seeds: Seeds, new_seed: Callable[[], int],
+def run(talk: Talk, ref: WorkerProcess, cand: WorkerProcess, seeds: Seeds, new_seed: Callable[[], int],
         check_seeds: list[int], out_bytes: int, cfg: EvalCfg, where: Place) -> None:
     """Fills the verdict's timing and its timing findings; `check_seeds` gets the fresh seeds
     of the checked timed calls (recorded on the verdict); `out_bytes`: one output's size.

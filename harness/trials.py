@@ -9,7 +9,7 @@ from typing import Any
 from . import isolate, judge, protocol as P
 from .compare import Match
 from .config import EvalCfg
-from .proc import Worker, WorkerFailed
+from .proc import WorkerProcess, WorkerFailed
 from .reference import Outputs, Seeds
 from .solution import compiles_on_first_call, kernel_names
 from .talk import CaseEnd, Talk
@@ -17,7 +17,7 @@ from .tolerance import to_table
 from .verdict import UNSYNCED_WORK, ErrorMetrics, Outcome, Verdict
 
 
-def compare(talk: Talk, ref: Worker, pairs: list[tuple[Any, Any]], cfg: EvalCfg) -> list[Match]:
+def compare(talk: Talk, ref: WorkerProcess, pairs: list[tuple[Any, Any]], cfg: EvalCfg) -> list[Match]:
     """Candidate outputs (shared memfds, passed on unread) against the reference's kept ones,
     compared in the reference worker on its device."""
     if not pairs:
@@ -30,7 +30,7 @@ def compare(talk: Talk, ref: Worker, pairs: list[tuple[Any, Any]], cfg: EvalCfg)
     return [Match.from_dict(m) for m in reply.matches]
 
 
-def expose(talk: Talk, cand: Worker, problem: Path, code_file: Path, ext_dir: Path,
+def expose(talk: Talk, cand: WorkerProcess, problem: Path, code_file: Path, ext_dir: Path,
            forbidden: list[str], cfg: EvalCfg, load: P.Load) -> P.Load:
     """The Load request for the candidate: where it finds its files and may write. In a sandbox,
     copies are sent into its tmpfs (it started before its case was known, and sees no cache);
@@ -47,7 +47,7 @@ def expose(talk: Talk, cand: Worker, problem: Path, code_file: Path, ext_dir: Pa
                   f"{isolate.EXT}/{code_file.name}", isolate.EXT, inside, tuple(forbidden), inside)
 
 
-def run(talk: Talk, ref: Worker, cand: Worker, load: P.Load, seeds: Seeds, outs: Outputs,
+def run(talk: Talk, ref: WorkerProcess, cand: WorkerProcess, load: P.Load, seeds: Seeds, outs: Outputs,
         code: str, on_gpu: bool, cfg: EvalCfg) -> None:
     """Load, warm-up, trials, stream order: raises CaseEnd when the candidate fails or is wrong."""
     v = talk.verdict
@@ -98,7 +98,7 @@ def _judge_trials(v: Verdict, matches: list[Match], ref_trials: tuple[P.Trial, .
         raise CaseEnd(Outcome.INCORRECT, failure)
 
 
-def finish(cand: Worker, cfg: EvalCfg, v: Verdict) -> None:
+def finish(cand: WorkerProcess, cfg: EvalCfg, v: Verdict) -> None:
     """What the candidate's guards saw, and its network use, whatever the case's end."""
     pid = isolate.inner_pid(cand.proc.pid) if cand.jail is not None and cand.alive() else None
     net = isolate.network_use(pid) if pid else []

@@ -142,8 +142,8 @@ def test_worker_answers_every_request_the_runner_sends(tmp_path):
     import torch
 
     from harness import protocol as P
-    from harness.proc import Worker
-    w = Worker("reference", tmp_path / "w", {"CUDA_VISIBLE_DEVICES": ""})
+    from harness.proc import WorkerProcess
+    w = WorkerProcess("reference", tmp_path / "w", {"CUDA_VISIBLE_DEVICES": ""})
     try:
         assert isinstance(w.request(P.Load(str(SMALL), "cpu", 1), 120), P.Loaded)
         assert isinstance(w.request(P.Warm(2), 60), P.Done)
@@ -180,8 +180,8 @@ def test_a_request_to_a_stopped_worker_is_a_failure_not_an_oserror(tmp_path):
     """An interrupted batch kills every worker at once; a case still talking to one must end
     as a worker failure (the runner records it), not an OSError that kills the evaluator."""
     from harness import protocol as P
-    from harness.proc import Worker, WorkerFailed
-    w = Worker("reference", tmp_path / "w", {"CUDA_VISIBLE_DEVICES": ""})
+    from harness.proc import WorkerProcess, WorkerFailed
+    w = WorkerProcess("reference", tmp_path / "w", {"CUDA_VISIBLE_DEVICES": ""})
     w.kill()
     with pytest.raises(WorkerFailed, match="stopped"):
         w.request(P.Finish(), 5)
