@@ -64,7 +64,8 @@ class Case:
         next case (and the folder it lives in)."""
         kept: Optional[Path] = None
         if self.spares is not None and self.taken is not None and self.reference_done:
-            kept = self.spares.keep(self._problem_key(), self.taken, self.verdict.seeds["init"])
+            kept = self.spares.keep(self._problem_key(), self.taken, self.verdict.seeds["init"],
+                                    self.talk.ref_s)
         for w in self.workers:
             if kept is None or w is not self.taken.ref:   # type: ignore[union-attr]
                 w.close()
@@ -115,6 +116,7 @@ class Case:
             load = seeds.load(load.problem, load.device)
             v.seeds["init"] = seeds.init
             v.details["reference"] = "kept loaded from the problem's previous case"
+            talk.ref_s.update(self.taken.loaded.ref_s)   # the limits its first, cold case set
 
         # reference: inputs and outputs of every trial, kept in its worker
         try:

@@ -39,7 +39,8 @@ _SLOT = "__kh_tensor__"
 _SHARED = "__kh_shared__"
 _CHUNK = 1 << 22
 _ALIGN = 64
-_MAX_BLOBS = 16   # a sender packs its tensors into as few memfds as the file size limit allows
+_MAX_BLOBS = 64   # memfds in one message: one per output shared, one per trial of a Run reply
+INLINE_MAX = 256 << 20   # what a worker may send through the pipe to a sharing reader (the runner)
 _SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
 
 
@@ -213,10 +214,38 @@ def _populate(addr: int, size: int, threads: int = 8) -> None:
 
 
 def _pin(addr: int, size: int) -> bool:
-    try:
-        return int(torch.cuda.cudart().cudaHostRegister(addr, size, 0)) == 0
-    except Exception:
+    """Pin, or leave no trace: a refused cudaHostRegister stays the runtime's last error, which
+    torch's check after the next kernel launch would raise, so it is cleared (and without
+    the runtime library at hand to clear it, nothing is tried)."""
+    lib = _cudart_library()
+    if lib is None:
         return False
+    try:
+        if int(torch.cuda.cudart().cudaHostRegister(addr, size, 0)) == 0:
+            return True
+    except Exception:
+        pass
+    lib.cudaGetLastError()
+    return False
+
+
+_CUDART: list[Optional[ctypes.CDLL]] = []
+
+
+def _cudart_library() -> Optional[ctypes.CDLL]:
+    """The CUDA runtime torch loaded (named by path in this process's own maps)."""
+    if not _CUDART:
+        found = None
+        try:
+            with open("/proc/self/maps") as maps:
+                paths = {line.split()[-1] for line in maps if "libcudart.so" in line}
+            if paths:
+                found = ctypes.CDLL(sorted(paths)[0])
+                found.cudaGetLastError.restype = ctypes.c_int
+        except (OSError, AttributeError):
+            found = None
+        _CUDART.append(found)
+    return _CUDART[0]
 
 
 def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:
@@ -475,8 +504,10 @@ def read_message(fd: int, deadline: Optional[float] = None, max_bytes: int = 1 <
     """`share`: shared tensors come back as Shared handles (the runner passes them on unread);
     otherwise as tensors mapped from their memfd."""
     n, raw, nblobs = _HEADER.unpack(_read_exact(fd, _HEADER.size, deadline))
-    if n + raw > max_bytes:
-        raise ChannelGarbage(f"message of {n + raw} bytes is over the {max_bytes} byte limit")
+    inline = min(max_bytes, INLINE_MAX) if share else max_bytes   # what this reader allocates
+    if n + raw > inline:
+        raise ChannelGarbage(f"message of {n + raw} bytes in the pipe is over the {inline} byte "
+                             "limit (outputs cross in memfds)")
     rd = _Reading(fd, raw, deadline, _receive_blobs(sock, nblobs, deadline, max_bytes), share)
     obj = _fill(decode(_read_exact(fd, n, deadline)), rd)
     if rd.budget:

@@ -196,8 +196,10 @@ class Engine:
                 if self._is_cancelled(task.key, forget=True):
                     continue
                 t = time.monotonic()
-                v = self._evaluate(task, prepared, dev,
-                                   spares if spares and same_workers(cfg, task.cfg) else None)
+                fits = spares is not None and same_workers(cfg, task.cfg)
+                if spares is not None and not fits:
+                    spares.drop_loaded()   # the case runs without it: off the device
+                v = self._evaluate(task, prepared, dev, spares if fits else None)
                 self.eval_s += time.monotonic() - t
                 if not self.stop.is_set():
                     self.results.put((task.key, v))

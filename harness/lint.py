@@ -202,7 +202,7 @@ def table(results: list[Lint], fmt: LintFormat) -> str:
 def run(cfg: LintCfg) -> int:
     """Lint every problem file; 1 when one fails, 0 otherwise; a user mistake raises UserError.
     `cfg.jobs` workers at once, each with its next worker started ahead; a problem that ran
-    out of device memory beside others is linted again alone."""
+    out of device memory beside others is linted again once they are done, alone."""
     dev = resolve(cfg.device)
     files = _problem_files(Path(cfg.problems))
     if not files:
@@ -219,9 +219,18 @@ def run(cfg: LintCfg) -> int:
     def one(f: Path, w: WorkerProcess, g: Optional[Gate]) -> Lint:
         try:
             return lint_one(f, cfg, device, w, g)
+        except Exception as e:   # the harness's own fault: this problem's row says so, the run goes on
+            return Lint(problem_id(f), [f"harness error: {type(e).__name__}: {e}"])
         finally:
             w.close()
             shutil.rmtree(w.scratch, ignore_errors=True)
+
+    def record(f: Path, r: Lint) -> None:
+        with lock:
+            results[f] = r
+            _report(r, [results[x] for x in files if x in results], len(files), dev.hardware, cfg)
+
+    again: list[Path] = []
 
     def loop() -> None:
         ahead: Optional[WorkerProcess] = new_worker(cfg, env)
@@ -235,11 +244,10 @@ def run(cfg: LintCfg) -> int:
                 ahead = new_worker(cfg, env) if not todo.empty() else None
                 r = one(f, w, gate)
                 if gate is not None and any("out of memory" in x for x in r.findings):
-                    with gate.alone():   # the others' memory, not this problem's: again, alone
-                        r = one(f, new_worker(cfg, env), None)
-                with lock:
-                    results[f] = r
-                    _report(r, [results[x] for x in files if x in results], len(files), dev.hardware, cfg)
+                    with lock:   # maybe the others' memory, not this problem's: again, alone, after
+                        again.append(f)
+                    continue
+                record(f, r)
         finally:
             if ahead is not None:
                 ahead.kill()
@@ -249,6 +257,8 @@ def run(cfg: LintCfg) -> int:
         th.start()
     for th in threads:
         th.join()
+    for f in sorted(again):
+        record(f, one(f, new_worker(cfg, env), None))
     done = [results[f] for f in files]
     print(f"device: {dev.hardware}\n\n" + table(done, cfg.format))
     return 0 if all(r.ok for r in done) else 1

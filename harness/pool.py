@@ -44,11 +44,14 @@ def _scratch(cfg: EvalCfg) -> Path:
 
 @dataclass
 class Loaded:
-    """A reference worker with `key`'s problem loaded under `init_seed`."""
+    """A reference worker with `key`'s problem loaded under `init_seed`, and its request times
+    from the case that loaded it: a warm reference answers faster than a cold one, and the
+    candidate's limits (which start cold) must not shrink with it."""
     key: ProblemKey
     worker: WorkerProcess
     scratch: Path
     init_seed: int
+    ref_s: dict[str, float]
 
 
 @dataclass
@@ -90,7 +93,13 @@ class Spares:
             _end(kept.worker, kept.scratch)
         return Taken(ref, cand, scratch)
 
-    def keep(self, key: ProblemKey, taken: Taken, init_seed: int) -> Optional[Path]:
+    def drop_loaded(self) -> None:
+        """Before a case that cannot use it: its model and context leave the device."""
+        if self.loaded is not None:
+            _end(self.loaded.worker, self.loaded.scratch)
+            self.loaded = None
+
+    def keep(self, key: ProblemKey, taken: Taken, init_seed: int, ref_s: dict[str, float]) -> Optional[Path]:
         """After a case whose reference did its part: keep that reference loaded, its kept
         outputs, timing state and cached device memory dropped, for the problem's next case.
         Returns the scratch folder it still lives in, or None when it cannot be kept."""
@@ -101,16 +110,17 @@ class Spares:
         except WorkerFailed:
             return None
         scratch = taken.loaded.scratch if taken.loaded else taken.scratch
-        self.loaded = Loaded(key, taken.ref, scratch, init_seed)
+        times = dict(ref_s)
+        for name, sec in (taken.loaded.ref_s if taken.loaded else {}).items():
+            times[name] = max(sec, times.get(name, 0.0))
+        self.loaded = Loaded(key, taken.ref, scratch, init_seed, times)
         return scratch
 
     def close(self) -> None:
         for pair in self.ready:
             discard(pair)
         self.ready = []
-        if self.loaded is not None:
-            _end(self.loaded.worker, self.loaded.scratch)
-            self.loaded = None
+        self.drop_loaded()
 
 
 def _end(w: WorkerProcess, scratch: Optional[Path]) -> None:

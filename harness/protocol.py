@@ -11,6 +11,7 @@ library: workers load it before torch.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar, Optional, Union
@@ -347,4 +348,12 @@ def _value(v: Any, hint: Any, where: str) -> Any:
         raise TypeError(f"{where}: the protocol has no rule for {hint!r}")
     if not ok:
         raise ProtocolError(f"{where}: a {type(v).__name__}, not {hint.__name__}")
-    return float(v) if hint is float else v
+    if hint is float:   # every float of the protocol is a time, a size or a margin: finite
+        try:
+            f = float(v)
+        except OverflowError:
+            f = math.inf
+        if not math.isfinite(f):
+            raise ProtocolError(f"{where}: {v!r} is not a finite number")
+        return f
+    return v

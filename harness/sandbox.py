@@ -60,6 +60,10 @@ def _references(extra_modules: Iterable[types.ModuleType]) -> dict[str, Any]:
         for key, val in vars(mod).items():
             if callable(val) and not key.startswith("__"):
                 refs[f"{mod.__name__}.{key}"] = val
+            if isinstance(val, type) and val.__module__ == mod.__name__:   # and its methods
+                for mkey, meth in vars(val).items():
+                    if callable(meth) and not mkey.startswith("__"):
+                        refs[f"{mod.__name__}.{key}.{mkey}"] = meth
     return refs
 
 
@@ -75,6 +79,8 @@ def _current(name: str) -> Any:
     if obj is None:
         obj = sys.modules.get(head.rpartition(".")[0])
         obj = getattr(obj, head.rpartition(".")[2], None) if obj is not None else None
+    if isinstance(obj, type):   # a class's own attribute, as it was recorded
+        return obj.__dict__.get(attr, getattr(obj, attr, None))
     return getattr(obj, attr, None) if obj is not None else None
 
 

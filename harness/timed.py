@@ -71,9 +71,10 @@ def run(talk: Talk, ref: WorkerProcess, cand: WorkerProcess, seeds: Seeds, new_s
         if who == "ref":
             talk.ref_s["round"] = max(talk.ref_s.get("round", 0.0), talk.last_s)
         ms = (time.monotonic() - t0) * 1e3
-        if len(reply.device_ms) != n or len(reply.wall_ms) != n:
-            raise CaseEnd(Outcome.CRASHED, f"{stage}: {len(reply.device_ms)} times for {n} calls",
-                          workers[who].role)
+        if len(reply.device_ms) != n or len(reply.wall_ms) != n or \
+                min(reply.device_ms + reply.wall_ms, default=0.0) < 0:
+            raise CaseEnd(Outcome.CRASHED, f"{stage}: {len(reply.device_ms)} times for {n} calls, "
+                                           f"or a negative one", workers[who].role)
         if who == "cand":   # its check outputs come by a request of their own (see P.Timed)
             got = talk.ask(cand, P.Checks(), talk.limit("round", len(checks) * out_bytes), stage,
                            P.CheckOutputs).checks if checks else ()

@@ -521,7 +521,7 @@ def main() -> None:
     sock = socket.socket(fileno=int(sys.argv[4]))
     if role != "build" and os.environ.get("CUDA_VISIBLE_DEVICES") and torch.cuda.is_available():
         torch.empty(1, device="cuda")   # the context costs ~1 s: a spare pays it before its case
-    guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel, triton_support])
+    guard = sandbox.Guard([sys.modules[__name__], sandbox, timing, channel, triton_support, P])
     state = WorkerState(role, guard)
     handlers: dict[type, Callable[[Any], P.Message]] = {
         P.Load: state.load, P.Warm: state.warm, P.Run: state.run, P.Time: state.time,

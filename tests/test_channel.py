@@ -244,3 +244,32 @@ def test_the_device_copy_path_faults_pages_in_threads_and_copies_exactly():
         assert torch.equal(back, t)
     finally:
         os.close(fd)
+
+
+def test_a_worker_cannot_make_the_runner_allocate_beyond_the_inline_limit(monkeypatch):
+    """Outputs cross in memfds; what a worker puts in the pipe itself the runner allocates, so
+    a sharing reader caps it far below the memfd limit."""
+    monkeypatch.setattr(channel, "INLINE_MAX", 1 << 20)
+    r, w = os.pipe()
+    def send():
+        try:
+            channel.send(w, {"big": torch.zeros(1 << 19)})   # 2 MiB, raw through the pipe
+        except BrokenPipeError:   # the reader stopped reading, as it should
+            pass
+
+    t = threading.Thread(target=send)
+    t.start()
+    try:
+        with pytest.raises(channel.ChannelGarbage, match="outputs cross in memfds"):
+            channel.read_message(r, time.monotonic() + 30, 1 << 40, share=True)
+    finally:
+        os.close(r)
+        t.join()
+        os.close(w)
+
+
+def test_a_run_reply_of_many_trials_fits_in_one_message(link):
+    """One memfd per output shared: 20 trials' outputs cross in one message."""
+    outs = [channel.share([torch.full((4,), float(i))])[0] for i in range(20)]
+    got = link.carry({"outs": outs}, share=False)["outs"]
+    assert [float(t[0]) for t in got] == [float(i) for i in range(20)]

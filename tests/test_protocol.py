@@ -36,6 +36,10 @@ def test_a_reply_is_decoded_as_its_request_expects_or_as_an_error():
     ({"type": "timed", "device_ms": [1.0], "wall_ms": [1.0], "threads_grew": False, "speedup": 9},
      "unknown fields"),
     ({"type": "timed", "device_ms": [1.0], "wall_ms": [1.0], "threads_grew": 0}, "not bool"),
+    # NaN times would make every timing rule false and the speedup infinite: refused.
+    ({"type": "timed", "device_ms": [float("nan")], "wall_ms": [1.0], "threads_grew": False}, "finite"),
+    ({"type": "timed", "device_ms": [1.0], "wall_ms": [float("inf")], "threads_grew": False}, "finite"),
+    ({"type": "timed", "device_ms": [10**400], "wall_ms": [1.0], "threads_grew": False}, "finite"),
 ])
 def test_a_malformed_reply_is_refused_with_where_it_is_wrong(data, words):
     with pytest.raises(P.ProtocolError, match=words):
@@ -53,3 +57,19 @@ def test_an_unknown_request_is_refused():
     for data in ({"type": "no_such"}, {"op": "load"}, [], None):
         with pytest.raises(P.ProtocolError, match="not a request"):
             P.decode_request(data)
+
+
+def test_patching_the_protocol_or_a_harness_method_reads_as_tampering():
+    """A solution that rewrites replies on their way out (protocol.encode) or a harness class's
+    method (timing.Clock.time_call) is seen by the guard, like a patched torch function."""
+    from harness import channel, sandbox, timing
+    guard = sandbox.Guard([sandbox, timing, channel, P])
+    assert guard.tampered() == []
+    encode, time_call = P.encode, timing.Clock.time_call
+    try:
+        P.encode = lambda m: {}
+        timing.Clock.time_call = lambda *a: (0.0, 0.0, None)
+        assert guard.tampered() == ["harness.protocol.encode", "harness.timing.Clock.time_call"]
+    finally:
+        P.encode, timing.Clock.time_call = encode, time_call
+    assert guard.tampered() == []
