@@ -209,6 +209,7 @@ def run(cfg: LintCfg) -> int:
         raise UserError(f"problems={cfg.problems}: no problem files found")
     env, device = device_env(dev.device, 1)
     jobs = max(1, min(len(files), cfg.jobs or (1 if dev.device == "cpu" else 3)))
+    depth = max(1, cfg.ahead or (1 if dev.device == "cpu" else 2))
     gate = Gate() if jobs > 1 else None
     todo: "queue.Queue[Path]" = queue.Queue()
     for f in files:
@@ -233,15 +234,18 @@ def run(cfg: LintCfg) -> int:
     again: list[Path] = []
 
     def loop() -> None:
-        ahead: Optional[WorkerProcess] = new_worker(cfg, env)
+        # A worker takes seconds to start (torch, a CUDA context: ~9 s on the H200), a lint
+        # about as long: starts overlap `depth` deep, so none waits on the critical path.
+        ahead: list[WorkerProcess] = [new_worker(cfg, env) for _ in range(depth)]
         try:
             while True:
                 try:
                     f = todo.get_nowait()
                 except queue.Empty:
                     return
-                w, ahead = ahead or new_worker(cfg, env), None
-                ahead = new_worker(cfg, env) if not todo.empty() else None
+                w = ahead.pop(0) if ahead else new_worker(cfg, env)
+                if todo.qsize() > len(ahead):
+                    ahead.append(new_worker(cfg, env))
                 r = one(f, w, gate)
                 if gate is not None and any("out of memory" in x for x in r.findings):
                     with lock:   # maybe the others' memory, not this problem's: again, alone, after
@@ -249,8 +253,9 @@ def run(cfg: LintCfg) -> int:
                     continue
                 record(f, r)
         finally:
-            if ahead is not None:
-                ahead.kill()
+            for w in ahead:
+                w.kill()
+                shutil.rmtree(w.scratch, ignore_errors=True)
 
     threads = [threading.Thread(target=loop, name=f"lint-{i}", daemon=True) for i in range(jobs)]
     for th in threads:
