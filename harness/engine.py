@@ -65,8 +65,12 @@ def same_workers(a: EvalCfg, b: EvalCfg) -> bool:
 
 class Built:
     """Built cases waiting for an evaluator. An evaluator takes the oldest case of the problem
-    it has just scored when there is one (its reference stays loaded, see pool.Spares), else
-    the oldest; None is the end, seen by every evaluator."""
+    it has just scored when there is one (its reference stays loaded, see pool.Spares), but
+    never more than `streak` in a row while older cases of other problems wait (a service fed
+    one problem must still get to the others); else the oldest. None is the end, seen by
+    every evaluator."""
+
+    streak = 16
 
     def __init__(self) -> None:
         self._items: list[Optional[tuple[Task, Any]]] = []
@@ -77,11 +81,12 @@ class Built:
             self._items.append(item)
             self._cv.notify_all()
 
-    def get(self, problem: Optional[Path] = None) -> Optional[tuple[Task, Any]]:
+    def get(self, problem: Optional[Path] = None, run: int = 0) -> Optional[tuple[Task, Any]]:
+        """`run`: how many of `problem`'s cases this evaluator has just taken in a row."""
         with self._cv:
             self._cv.wait_for(lambda: bool(self._items))
-            at = next((i for i, it in enumerate(self._items)
-                       if it is not None and it[0].problem == problem), 0)
+            at = 0 if run >= self.streak else next(
+                (i for i, it in enumerate(self._items) if it is not None and it[0].problem == problem), 0)
             if self._items[at] is None:
                 return None   # left in place for the other evaluators
             return self._items.pop(at)
@@ -187,11 +192,13 @@ class Engine:
         spares = Spares(cfg, dev, cfg.prestart_pairs) if ahead else None
         try:
             last: Optional[Path] = None
+            run = 0
             while not self.stop.is_set():
-                item = self._built.get(last)
+                item = self._built.get(last, run)
                 if item is None:
                     return
                 task, prepared = item
+                run = run + 1 if task.problem == last else 1
                 last = task.problem
                 if self._is_cancelled(task.key, forget=True):
                     continue
