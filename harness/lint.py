@@ -10,7 +10,6 @@ Works on any folder in this format (KernelBench's levels too).
 from __future__ import annotations
 
 import ast
-import contextlib
 import csv
 import io
 import queue
@@ -20,7 +19,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional, TypeVar
+from typing import Optional, TypeVar
 
 import hydra
 from tabulate import tabulate
@@ -31,6 +30,7 @@ from .config import LintCfg, LintFormat, register
 from .device import resolve
 from .discover import _problem_files
 from .errors import UserError, entry
+from .gate import Gate
 from .problem import ProblemError, check_file, problem_id
 from .proc import WorkerProcess, WorkerFailed, device_env
 from .timing import median
@@ -64,44 +64,6 @@ def _declares_nondeterministic(path: Path) -> bool:
         return False
     return any(isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "NONDETERMINISTIC"
                for t in n.targets) and getattr(n.value, "value", False) is True for n in tree.body)
-
-
-class Gate:
-    """Lint workers share the device: requests that only compute run side by side, a timed
-    one (probe, time) runs alone, so the times in the table are what a case would see.
-    Writers first: a timed request waits only for the shared ones already running."""
-
-    def __init__(self) -> None:
-        self._cv = threading.Condition()
-        self._sharing = 0
-        self._alone = False
-        self._waiting = 0
-
-    @contextlib.contextmanager
-    def shared(self) -> Iterator[None]:
-        with self._cv:
-            self._cv.wait_for(lambda: not self._alone and not self._waiting)
-            self._sharing += 1
-        try:
-            yield
-        finally:
-            with self._cv:
-                self._sharing -= 1
-                self._cv.notify_all()
-
-    @contextlib.contextmanager
-    def alone(self) -> Iterator[None]:
-        with self._cv:
-            self._waiting += 1
-            self._cv.wait_for(lambda: not self._alone and not self._sharing)
-            self._waiting -= 1
-            self._alone = True
-        try:
-            yield
-        finally:
-            with self._cv:
-                self._alone = False
-                self._cv.notify_all()
 
 
 _TIMED = (P.Probe, P.Time)

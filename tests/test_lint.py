@@ -51,39 +51,3 @@ def test_clean_folder_exits_zero(tmp_path):
 def test_missing_folder_is_one_line():
     r = _lint("no/such/dir")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
-
-
-def test_the_gate_lets_computing_requests_share_and_a_timed_one_run_alone():
-    import threading
-
-    from harness.lint import Gate
-    gate, log, lock = Gate(), [], threading.Lock()
-    release = threading.Event()
-    s1_in = threading.Event()
-
-    def work(kind, name, wait=None, entered=None):
-        with (gate.alone() if kind == "alone" else gate.shared()):
-            with lock:
-                log.append(f"in:{name}")
-            if entered:
-                entered.set()
-            if wait:
-                wait.wait(10)
-            with lock:
-                log.append(f"out:{name}")
-
-    s1 = threading.Thread(target=work, args=("shared", "s1", release, s1_in))
-    s1.start()
-    assert s1_in.wait(10)
-    t = threading.Thread(target=work, args=("alone", "t"))
-    t.start()
-    while True:   # the timed one is waiting for s1
-        with gate._cv:
-            if gate._waiting:
-                break
-    s2 = threading.Thread(target=work, args=("shared", "s2"))
-    s2.start()    # arrives while the timed one waits: it must go after it
-    release.set()
-    for th in (s1, t, s2):
-        th.join(10)
-    assert log == ["in:s1", "out:s1", "in:t", "out:t", "in:s2", "out:s2"]
