@@ -6,6 +6,7 @@ the two workers do, and everything they say is decoded (protocol) and judged (ju
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import shutil
@@ -17,6 +18,7 @@ from typing import Optional
 from . import __version__, isolate, reference, timed, trials
 from .config import EvalCfg, config_hash
 from .device import DeviceInfo
+from .gate import Gate
 from .pool import ProblemKey, Spares, Taken, new_pair
 from .problem import ProblemError, file_hash
 from .proc import WorkerProcess, device_env
@@ -30,8 +32,11 @@ from .verdict import WEAK_PROBLEM, Outcome, Verdict
 class Case:
     def __init__(self, problem: Path, solution: Path, cfg: EvalCfg, dev: DeviceInfo,
                  store_path: Optional[str] = None, prebuilt: Optional[Prepared] = None,
-                 spares: Optional[Spares] = None):
+                 spares: Optional[Spares] = None, gate: Optional[Gate] = None, alone: bool = False):
+        """`gate`: shared with other evaluators of the device (each timing stage runs alone);
+        `alone`: the whole case does."""
         self.problem, self.solution, self.cfg, self.dev = problem, solution, cfg, dev
+        self.alone = alone
         self.prebuilt, self.spares, self.store_path = prebuilt, spares, store_path
         self.cache_dir = Path(cfg.cache_dir).resolve()
         self.new_seed = seed_source(cfg.seed)
@@ -40,7 +45,7 @@ class Case:
             problem_hash=file_hash(problem), device=dev.device, hardware=dev.hardware,
             versions=dev.versions(__version__), config_hash=config_hash(cfg),
             created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-        self.talk = Talk(self.verdict, cfg.limits)
+        self.talk = Talk(self.verdict, cfg.limits, gate)
         self.workers: list[WorkerProcess] = []   # every worker of the case (a cancel kills them all)
         self.scratch = self.cache_dir / "scratch" / f"case-{uuid.uuid4().hex[:12]}"
         self.taken: Optional[Taken] = None
@@ -50,7 +55,8 @@ class Case:
     def run(self) -> Verdict:
         t0 = time.monotonic()
         try:
-            self._run()
+            with self.talk.alone() if self.alone else contextlib.nullcontext():
+                self._run()
         except CaseEnd as end:
             self.verdict.outcome = end.outcome
             self.verdict.message = end.message[:8000]
@@ -64,8 +70,9 @@ class Case:
         next case (and the folder it lives in)."""
         kept: Optional[Path] = None
         if self.spares is not None and self.taken is not None and self.reference_done:
-            kept = self.spares.keep(self._problem_key(), self.taken, self.verdict.seeds["init"],
-                                    self.talk.ref_s)
+            with self.talk.shared():   # its Reset gives device memory back: not beside a timing
+                kept = self.spares.keep(self._problem_key(), self.taken, self.verdict.seeds["init"],
+                                        self.talk.ref_s)
         for w in self.workers:
             if kept is None or w is not self.taken.ref:   # type: ignore[union-attr]
                 w.close()
@@ -138,9 +145,10 @@ class Case:
             # timing: both sides in turns on the same device
             if cfg.timing.enabled:
                 try:
-                    timed.run(talk, ref, cand, seeds, self.new_seed, v.seeds["checks"],
-                              max(int(t.obs.get("out_bytes", 0)) for t in outs.trials), cfg,
-                              timed.Place(self.dev, self.cache_dir, self.store_path))
+                    with talk.alone():
+                        timed.run(talk, ref, cand, seeds, self.new_seed, v.seeds["checks"],
+                                  max(int(t.obs.get("out_bytes", 0)) for t in outs.trials), cfg,
+                                  timed.Place(self.dev, self.cache_dir, self.store_path))
                 except CaseEnd as e:
                     if e.side == "reference":
                         raise ProblemError(f"{self.problem}: the reference failed: {e.message}") from None

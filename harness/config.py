@@ -228,6 +228,9 @@ class EngineCfg(EvalCfg):
     build_workers: int = 0           # 0: (cores - 1) // build.jobs (at least 1): no oversubscription
     gpus: str = "all"                # all | 0,1,... (device=cuda); one evaluation worker each
     eval_workers: int = 1            # device=cpu: evaluations at once
+    per_device: int = 1              # evaluators sharing each device: their correctness requests
+                                     # run side by side, each timing stage alone; a case out of
+                                     # device memory beside another is run again alone
     prestart: Prestart = Prestart.auto   # start the next case's workers while a case runs
     prestart_pairs: int = 2              # ...this many pairs ahead (a case that ends at once)
                                          # (they import torch for seconds)

@@ -22,6 +22,7 @@ from .pool import Spares
 from .solution import prepare
 from .config import EngineCfg, EvalCfg, Prestart
 from .device import DeviceInfo, resolve
+from .gate import Gate
 from .problem import ProblemError
 from .verdict import Outcome, Verdict
 
@@ -47,6 +48,10 @@ def eval_devices(cfg: EngineCfg, base: DeviceInfo) -> list[DeviceInfo]:
     if str(cfg.gpus) == "all":
         return [resolve(f"cuda:{i}") for i in range(base.count)]
     return [resolve(f"cuda:{int(g)}") for g in str(cfg.gpus).split(",") if g.strip()]
+
+
+def _out_of_memory(v: Verdict) -> bool:
+    return "out of memory" in (v.message or "").lower()
 
 
 def problem_failure(task: Task, dev: DeviceInfo, message: str,
@@ -107,8 +112,12 @@ class Engine:
         self._input_ended = False
         self.build_slots = build_slots(cfg.build_workers, cfg.build.jobs, len(os.sched_getaffinity(0)))
         self._builders = ThreadPoolExecutor(self.build_slots, thread_name_prefix="build")
-        self._evaluators = [threading.Thread(target=self._evaluate_loop, args=(d,), daemon=True,
-                                             name=f"eval-{i}") for i, d in enumerate(devices)]
+        # per_device evaluators on each device share its gate: their correctness requests run
+        # side by side, each one's timing stage alone.
+        gates = {d.device: Gate() for d in devices} if cfg.per_device > 1 else {}
+        slots = [(d, gates.get(d.device)) for d in devices for _ in range(max(1, cfg.per_device))]
+        self._evaluators = [threading.Thread(target=self._evaluate_loop, args=slot, daemon=True,
+                                             name=f"eval-{i}") for i, slot in enumerate(slots)]
         for th in self._evaluators:
             th.start()
 
@@ -184,7 +193,7 @@ class Engine:
         self.build_s += time.monotonic() - t
         self._built.put((task, prepared))
 
-    def _evaluate_loop(self, dev: DeviceInfo) -> None:
+    def _evaluate_loop(self, dev: DeviceInfo, gate: Optional[Gate]) -> None:
         # On a CPU the spare pair's imports would share the cores a case is timed on.
         cfg = self.cfg
         ahead = cfg.prestart is Prestart.always or \
@@ -206,7 +215,11 @@ class Engine:
                 fits = spares is not None and same_workers(cfg, task.cfg)
                 if spares is not None and not fits:
                     spares.drop_loaded()   # the case runs without it: off the device
-                v = self._evaluate(task, prepared, dev, spares if fits else None)
+                v = self._evaluate(task, prepared, dev, spares if fits else None, gate)
+                if gate is not None and _out_of_memory(v):
+                    # Maybe the other evaluator's memory, not this case's: again, with the device
+                    # to itself, so that a valid case is never judged by what ran beside it.
+                    v = self._evaluate(task, prepared, dev, spares if fits else None, gate, alone=True)
                 self.eval_s += time.monotonic() - t
                 if not self.stop.is_set():
                     self.results.put((task.key, v))
@@ -214,12 +227,13 @@ class Engine:
             if spares is not None:
                 spares.close()
 
-    def _evaluate(self, task: Task, prepared: Any, dev: DeviceInfo,
-                  spares: Optional[Spares]) -> Verdict:
+    def _evaluate(self, task: Task, prepared: Any, dev: DeviceInfo, spares: Optional[Spares],
+                  gate: Optional[Gate] = None, alone: bool = False) -> Verdict:
         if isinstance(prepared, Exception):
             return problem_failure(task, dev, f"harness error while building: {prepared}",
                                    Outcome.CRASHED)
-        case = Case(task.problem, task.solution, task.cfg, dev, self.store_path, prepared, spares)
+        case = Case(task.problem, task.solution, task.cfg, dev, self.store_path, prepared, spares,
+                    gate, alone)
         with self._lock:
             self._running[task.key] = case
         try:

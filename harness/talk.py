@@ -3,12 +3,14 @@ case ends (CaseEnd, naming the side that failed), each request's wall time is re
 verdict, and a candidate's limits follow from the reference's time for the same request."""
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
-from typing import Optional, TypeVar
+from typing import Any, Iterator, Optional, TypeVar
 
 from . import protocol as P
 from .config import LimitsCfg
+from .gate import Gate
 from .proc import WorkerProcess, WorkerFailed
 from .verdict import SANDBOX_VIOLATION, Outcome, Verdict
 
@@ -26,18 +28,47 @@ class CaseEnd(Exception):
 
 
 class Talk:
-    def __init__(self, verdict: Verdict, limits: LimitsCfg):
-        self.verdict, self.limits = verdict, limits
+    def __init__(self, verdict: Verdict, limits: LimitsCfg, gate: Optional[Gate] = None):
+        self.verdict, self.limits, self.gate = verdict, limits, gate
         self.last_s = 0.0                  # wall time of the last request
         self.ref_s: dict[str, float] = {}  # the reference's time per request, by name
+        self._alone = False
+
+    @contextlib.contextmanager
+    def alone(self) -> Iterator[None]:
+        """What is asked inside runs with nothing else of ours on the device (the gate's
+        other users wait); the wall-clock window goes on the verdict."""
+        if self.gate is None or self._alone:
+            yield
+            return
+        t0 = time.monotonic()
+        with self.gate.alone():
+            self.verdict.details["gate_wait_s"] = round(self.verdict.details.get("gate_wait_s", 0.0)
+                                                        + time.monotonic() - t0, 3)
+            start = time.time()
+            self._alone = True
+            try:
+                yield
+            finally:
+                self._alone = False
+                self.verdict.details["alone"] = [round(start, 3), round(time.time(), 3)]
+
+    def shared(self) -> Any:
+        """Held for one request: beside others' requests, never beside a timing stage."""
+        return contextlib.nullcontext() if self.gate is None or self._alone else self.gate.shared()
 
     def ask(self, worker: WorkerProcess, req: P.Request, timeout: float, stage: str,
             expect: type[R] = P.Message, side: Optional[str] = None) -> R:   # type: ignore[assignment]
         """One request; its wall time adds to details["requests"] under role.type, so that a
         case's cost can be read off its verdict (worker starts show up in the first request).
         A failure is `side`'s (the worker's role unless said)."""
-        t0 = time.monotonic()
         side = side or worker.role
+        with self.shared():   # the wait, if any, is not the request's time
+            t0 = time.monotonic()
+            return self._ask(worker, req, timeout, stage, expect, side, t0)
+
+    def _ask(self, worker: WorkerProcess, req: P.Request, timeout: float, stage: str,
+             expect: type[R], side: str, t0: float) -> R:
         try:
             reply = worker.request(req, timeout)
         except WorkerFailed as e:

@@ -232,3 +232,31 @@ def test_a_reference_stays_loaded_across_the_cases_of_its_problem(tmp_path, cach
         else:
             assert by[n].seeds["init"] != by[before].seeds["init"]
     assert not list((cache_dir / "scratch").glob("case-*"))   # every folder gone with its worker
+
+
+@pytest.mark.slow
+def test_evaluators_sharing_a_device_never_time_at_once(tmp_path, cache_dir):
+    """engine.per_device=2: two evaluators on one device; their correctness requests may run
+    side by side, their timing stages never do (each verdict records its window)."""
+    import json
+    small, tiny = (PROBLEMS / "small_relu.py").read_text(), (PROBLEMS / "tiny_relu.py").read_text()
+    pairs = []
+    for name, src, prob in [("a", small, "small_relu"), ("b", tiny, "tiny_relu"),
+                            ("c", small, "small_relu"), ("d", tiny, "tiny_relu")]:
+        sol = tmp_path / f"{name}.py"
+        sol.write_text(f"# {name}\n{src}\n\nclass ModelNew(Model):\n    pass\n")
+        pairs.append({"solution": str(sol), "problem": str(PROBLEMS / f"{prob}.py"), "label": "own"})
+    (tmp_path / "pairs.json").write_text(json.dumps(pairs))
+    db = tmp_path / "r.db"
+    r = subprocess.run([sys.executable, "-m", "harness.batch", "layout=pairs",
+                        f"pairs={tmp_path / 'pairs.json'}", "select=*", "device=cpu", f"store={db}",
+                        f"cache_dir={cache_dir}", "timing.budget_s=0.5", "timing.min_calls=5",
+                        "build_workers=1", "per_device=2", "board=false"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    with Store(db) as s:
+        verdicts = [v for _, v in s.case_rows()]
+    assert len(verdicts) == 4 and all(v.outcome is Outcome.OK for v in verdicts), \
+        [v.message for v in verdicts]
+    windows = sorted(v.details["alone"] for v in verdicts)
+    assert all(end <= nxt_start for (_, end), (nxt_start, _) in zip(windows, windows[1:])), windows
