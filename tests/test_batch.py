@@ -196,7 +196,7 @@ def test_a_file_that_is_not_a_store_is_one_line(tmp_path, args):
 
 
 @pytest.mark.slow
-def test_a_reference_stays_loaded_across_the_cases_of_its_problem(tmp_path, cache_dir):
+def test_a_reference_stays_loaded_across_the_cases_of_its_problem(tmp_path):
     """Workers started ahead (the GPU default): a case scored right after one of its problem
     reuses that case's reference worker, its init seed and nothing else; a case of another
     problem gets a fresh reference. Every verdict is what a fresh pair would give."""
@@ -210,6 +210,7 @@ def test_a_reference_stays_loaded_across_the_cases_of_its_problem(tmp_path, cach
         pairs.append({"solution": str(sol), "problem": str(PROBLEMS / f"{prob}.py"), "label": "own"})
     (tmp_path / "pairs.json").write_text(json.dumps(pairs))
     db = tmp_path / "r.db"
+    cache_dir = tmp_path / "cache"   # its own: the folders left behind are this batch's alone
     r = subprocess.run([sys.executable, "-m", "harness.batch", "layout=pairs",
                         f"pairs={tmp_path / 'pairs.json'}", "select=*", "device=cpu", f"store={db}",
                         f"cache_dir={cache_dir}", "timing.budget_s=0.5", "timing.min_calls=5",
