@@ -195,31 +195,37 @@ def test_a_file_that_is_not_a_store_is_one_line(tmp_path, args):
     assert len(r.stderr.strip().splitlines()) == 1 and "not a results store" in r.stderr
 
 
+def _own_batch(tmp_path, names_and_problems, *extra):
+    """A batch of each named problem's reference as its own solution (no compile), from its own
+    cache folder; its verdicts by solution name."""
+    import json
+    pairs = []
+    for name, prob in names_and_problems:
+        sol = tmp_path / f"{name}.py"
+        sol.write_text(f"# {name}\n{(PROBLEMS / f'{prob}.py').read_text()}\n\nclass ModelNew(Model):\n    pass\n")
+        pairs.append({"solution": str(sol), "problem": str(PROBLEMS / f"{prob}.py"), "label": "own"})
+    (tmp_path / "pairs.json").write_text(json.dumps(pairs))
+    db = tmp_path / "r.db"
+    r = subprocess.run([sys.executable, "-m", "harness.batch", "layout=pairs",
+                        f"pairs={tmp_path / 'pairs.json'}", "select=*", "device=cpu", f"store={db}",
+                        f"cache_dir={tmp_path / 'cache'}", "timing.budget_s=0.5", "timing.min_calls=5",
+                        "build_workers=1", "board=false", *extra],
+                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    with Store(db) as s:
+        by = {v.solution.rsplit("/", 1)[-1][0]: v for _, v in s.case_rows()}
+    assert len(by) == len(pairs) and all(v.outcome is Outcome.OK for v in by.values()), \
+        {n: v.message for n, v in by.items()}
+    return by
+
+
 @pytest.mark.slow
 def test_a_reference_stays_loaded_across_the_cases_of_its_problem(tmp_path):
     """Workers started ahead (the GPU default): a case scored right after one of its problem
     reuses that case's reference worker, its init seed and nothing else; a case of another
     problem gets a fresh reference. Every verdict is what a fresh pair would give."""
-    import json
-    small, tiny = (PROBLEMS / "small_relu.py").read_text(), (PROBLEMS / "tiny_relu.py").read_text()
-    pairs = []
-    for name, src, prob in [("a", small, "small_relu"), ("b", small, "small_relu"),
-                            ("c", tiny, "tiny_relu"), ("d", small, "small_relu")]:
-        sol = tmp_path / f"{name}.py"
-        sol.write_text(f"# {name}\n{src}\n\nclass ModelNew(Model):\n    pass\n")
-        pairs.append({"solution": str(sol), "problem": str(PROBLEMS / f"{prob}.py"), "label": "own"})
-    (tmp_path / "pairs.json").write_text(json.dumps(pairs))
-    db = tmp_path / "r.db"
-    cache_dir = tmp_path / "cache"   # its own: the folders left behind are this batch's alone
-    r = subprocess.run([sys.executable, "-m", "harness.batch", "layout=pairs",
-                        f"pairs={tmp_path / 'pairs.json'}", "select=*", "device=cpu", f"store={db}",
-                        f"cache_dir={cache_dir}", "timing.budget_s=0.5", "timing.min_calls=5",
-                        "build_workers=1", "prestart=always", "board=false"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr
-    with Store(db) as s:
-        by = {v.solution.rsplit("/", 1)[-1][0]: v for _, v in s.case_rows()}
-    assert all(v.outcome is Outcome.OK for v in by.values()), {n: v.message for n, v in by.items()}
+    by = _own_batch(tmp_path, [("a", "small_relu"), ("b", "small_relu"), ("c", "tiny_relu"),
+                               ("d", "small_relu")], "prestart=always")
     kept = {n for n, v in by.items() if v.details.get("reference")}
     # The order they were scored in (each case takes seconds: `created` tells them apart); the
     # engine takes the last problem's cases first, so at least b or d follows a case of its own.
@@ -232,32 +238,14 @@ def test_a_reference_stays_loaded_across_the_cases_of_its_problem(tmp_path):
             assert set(by[n].seeds["trials"]).isdisjoint(by[before].seeds["trials"])
         else:
             assert by[n].seeds["init"] != by[before].seeds["init"]
-    assert not list((cache_dir / "scratch").glob("case-*"))   # every folder gone with its worker
+    assert not list((tmp_path / "cache" / "scratch").glob("case-*"))   # every folder gone with its worker
 
 
 @pytest.mark.slow
-def test_evaluators_sharing_a_device_never_time_at_once(tmp_path, cache_dir):
+def test_evaluators_sharing_a_device_never_time_at_once(tmp_path):
     """engine.per_device=2: two evaluators on one device; their correctness requests may run
     side by side, their timing stages never do (each verdict records its window)."""
-    import json
-    small, tiny = (PROBLEMS / "small_relu.py").read_text(), (PROBLEMS / "tiny_relu.py").read_text()
-    pairs = []
-    for name, src, prob in [("a", small, "small_relu"), ("b", tiny, "tiny_relu"),
-                            ("c", small, "small_relu"), ("d", tiny, "tiny_relu")]:
-        sol = tmp_path / f"{name}.py"
-        sol.write_text(f"# {name}\n{src}\n\nclass ModelNew(Model):\n    pass\n")
-        pairs.append({"solution": str(sol), "problem": str(PROBLEMS / f"{prob}.py"), "label": "own"})
-    (tmp_path / "pairs.json").write_text(json.dumps(pairs))
-    db = tmp_path / "r.db"
-    r = subprocess.run([sys.executable, "-m", "harness.batch", "layout=pairs",
-                        f"pairs={tmp_path / 'pairs.json'}", "select=*", "device=cpu", f"store={db}",
-                        f"cache_dir={cache_dir}", "timing.budget_s=0.5", "timing.min_calls=5",
-                        "build_workers=1", "per_device=2", "board=false"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr
-    with Store(db) as s:
-        verdicts = [v for _, v in s.case_rows()]
-    assert len(verdicts) == 4 and all(v.outcome is Outcome.OK for v in verdicts), \
-        [v.message for v in verdicts]
-    windows = sorted(v.details["alone"] for v in verdicts)
+    by = _own_batch(tmp_path, [("a", "small_relu"), ("b", "tiny_relu"), ("c", "small_relu"),
+                               ("d", "tiny_relu")], "per_device=2")
+    windows = sorted(v.details["alone"] for v in by.values())
     assert all(end <= nxt_start for (_, end), (nxt_start, _) in zip(windows, windows[1:])), windows
