@@ -13,7 +13,7 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from . import __version__, isolate, reference, timed, trials
 from .config import EvalCfg, config_hash
@@ -126,10 +126,8 @@ class Case:
             talk.ref_s.update(self.taken.loaded.ref_s)   # the limits its first, cold case set
 
         # reference: inputs and outputs of every trial, kept in its worker
-        try:
+        with self._reference_is_the_problems():
             outs = reference.run(talk, ref, load, seeds, cfg, loaded=self.taken.loaded is not None)
-        except CaseEnd as e:
-            raise ProblemError(f"{self.problem}: the reference failed: {e.message}") from None
         self.reference_done = True
         if outs.weak:
             v.flag(WEAK_PROBLEM, outs.weak)
@@ -144,18 +142,23 @@ class Case:
             self._stage("candidate")
             # timing: both sides in turns on the same device
             if cfg.timing.enabled:
-                try:
-                    with talk.alone():
-                        timed.run(talk, ref, cand, seeds, self.new_seed, v.seeds["checks"],
-                                  max(int(t.obs.get("out_bytes", 0)) for t in outs.trials), cfg,
-                                  timed.Place(self.dev, self.cache_dir, self.store_path))
-                except CaseEnd as e:
-                    if e.side == "reference":
-                        raise ProblemError(f"{self.problem}: the reference failed: {e.message}") from None
-                    raise
+                with self._reference_is_the_problems(), talk.alone():
+                    timed.run(talk, ref, cand, seeds, self.new_seed, v.seeds["checks"],
+                              max(outs.out_bytes), cfg,
+                              timed.Place(self.dev, self.cache_dir, self.store_path))
                 self._stage("timing")
         finally:
             trials.finish(cand, cfg, v)
+
+    @contextlib.contextmanager
+    def _reference_is_the_problems(self) -> Iterator[None]:
+        """A case that ends on the reference's side is the problem's failure, not the solution's."""
+        try:
+            yield
+        except CaseEnd as e:
+            if e.side != "reference":
+                raise
+            raise ProblemError(f"{self.problem}: the reference failed: {e.message}") from None
 
     def _seeds(self) -> Seeds:
         c, new = self.cfg.check, self.new_seed

@@ -93,9 +93,7 @@ class Blob:
             if self.size >= _PIN_BYTES and torch.cuda.is_initialized():
                 # Pinned for reading (no copy-on-write): the comparison's copy to the device
                 # runs at the bus's speed, not through the driver's pageable staging.
-                anchor = ctypes.c_char.from_buffer(self._map)
-                addr = ctypes.addressof(anchor)
-                del anchor
+                addr = _address(self._map)
                 self._pinned = addr if _pin(addr, self.size, _REGISTER_READ_ONLY) else 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -199,8 +197,7 @@ def _copy_from_device(fd: int, total: int, tensors: list[tuple[torch.Tensor, int
                 mm.madvise(mmap.MADV_HUGEPAGE)
             except (AttributeError, OSError):
                 pass
-        anchor = ctypes.c_char.from_buffer(mm)
-        addr = ctypes.addressof(anchor)
+        addr = _address(mm)
         pinned = False
         try:
             if total >= _PIN_BYTES:
@@ -211,7 +208,16 @@ def _copy_from_device(fd: int, total: int, tensors: list[tuple[torch.Tensor, int
         finally:
             if pinned:
                 torch.cuda.cudart().cudaHostUnregister(addr)
-            del anchor
+
+
+def _address(mm: mmap.mmap) -> int:
+    """Where a mapping starts (valid while it stays mapped; the export is let go at once, so
+    the mapping can still be closed)."""
+    anchor = ctypes.c_char.from_buffer(mm)
+    try:
+        return ctypes.addressof(anchor)
+    finally:
+        del anchor
 
 
 def _populate(addr: int, size: int, threads: int = 8) -> None:

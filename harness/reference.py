@@ -40,6 +40,11 @@ class Outputs:
     ordered: Optional[int]
     weak: Optional[str]
 
+    @property
+    def out_bytes(self) -> list[int]:
+        """Each trial's output size: what the candidate's copies off its device cost."""
+        return [int(t.obs.get("out_bytes", 0)) for t in self.trials]
+
 
 def run(talk: Talk, ref: WorkerProcess, load: P.Load, seeds: Seeds, cfg: EvalCfg, loaded: bool = False) -> Outputs:
     """Raises CaseEnd (side "reference") when the reference fails: the caller makes that the

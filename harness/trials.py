@@ -55,7 +55,7 @@ def run(talk: Talk, ref: WorkerProcess, cand: WorkerProcess, load: P.Load, seeds
     # The first call may compile kernels (a JIT's first launch): allowed more, and never timed.
     jit = cfg.limits.jit_s if compiles_on_first_call(code) else 0.0
     talk.ask(cand, P.Warm(seeds.warm), talk.limit("warm") + jit, "warm-up")
-    out_bytes = [int(t.obs.get("out_bytes", 0)) for t in outs.trials]
+    out_bytes = outs.out_bytes
     trials = talk.ask(cand, seeds.run(cfg, profile=on_gpu), talk.limit("run", sum(out_bytes)),
                       "forward", P.Trials).trials
     if len(trials) != len(outs.trials):

@@ -185,3 +185,16 @@ def test_a_request_to_a_stopped_worker_is_a_failure_not_an_oserror(tmp_path):
     w.kill()
     with pytest.raises(WorkerFailed, match="stopped"):
         w.request(P.Finish(), 5)
+
+
+@pytest.mark.slow
+def test_a_reference_that_fails_is_the_problems_failure(cache_dir, cpu, tmp_path):
+    """The reference's side ending a case (here its forward raises) is never the solution's
+    outcome: the runner raises ProblemError, which batch and serve record against the problem."""
+    from harness.problem import ProblemError
+    bad = tmp_path / "bad_ref.py"
+    bad.write_text(SMALL.read_text().replace("return torch.relu(x)", "raise RuntimeError('broken reference')"))
+    own = tmp_path / "own.py"
+    own.write_text(SMALL.read_text() + "\n\nclass ModelNew(Model):\n    pass\n")
+    with pytest.raises(ProblemError, match="the reference failed: .*broken reference"):
+        evaluate(bad, own, make_cfg(cache_dir), cpu)
