@@ -22,7 +22,7 @@ from .pool import Spares
 from .solution import prepare
 from .config import EngineCfg, EvalCfg, Prestart
 from .device import DeviceInfo, resolve
-from .gate import Gate
+from .gate import Gate, out_of_memory
 from .problem import ProblemError
 from .verdict import Outcome, Verdict
 
@@ -48,10 +48,6 @@ def eval_devices(cfg: EngineCfg, base: DeviceInfo) -> list[DeviceInfo]:
     if str(cfg.gpus) == "all":
         return [resolve(f"cuda:{i}") for i in range(base.count)]
     return [resolve(f"cuda:{int(g)}") for g in str(cfg.gpus).split(",") if g.strip()]
-
-
-def _out_of_memory(v: Verdict) -> bool:
-    return "out of memory" in (v.message or "").lower()
 
 
 def problem_failure(task: Task, dev: DeviceInfo, message: str,
@@ -216,7 +212,7 @@ class Engine:
                 if spares is not None and not fits:
                     spares.drop_loaded()   # the case runs without it: off the device
                 v = self._evaluate(task, prepared, dev, spares if fits else None, gate)
-                if gate is not None and _out_of_memory(v):
+                if gate is not None and out_of_memory(v.message or ""):
                     # Maybe the other evaluator's memory, not this case's: again, with the device
                     # to itself, so that a valid case is never judged by what ran beside it.
                     v = self._evaluate(task, prepared, dev, spares if fits else None, gate, alone=True)

@@ -42,3 +42,8 @@ class Gate:
             with self._cv:
                 self._alone = False
                 self._cv.notify_all()
+
+
+def out_of_memory(message: str) -> bool:
+    """A failure that may be the device's other users' doing: run it again alone."""
+    return "out of memory" in message.lower()

@@ -10,6 +10,7 @@ Works on any folder in this format (KernelBench's levels too).
 from __future__ import annotations
 
 import ast
+import contextlib
 import csv
 import io
 import queue
@@ -30,7 +31,7 @@ from .config import LintCfg, LintFormat, register
 from .device import resolve
 from .discover import _problem_files
 from .errors import UserError, entry
-from .gate import Gate
+from .gate import Gate, out_of_memory
 from .problem import ProblemError, check_file, problem_id
 from .proc import WorkerProcess, WorkerFailed, device_env
 from .timing import median
@@ -71,11 +72,9 @@ _TIMED = (P.Probe, P.Time)
 
 def _ask(w: WorkerProcess, msg: P.Request, timeout: float, expect: type[R] = P.Message,   # type: ignore[assignment]
          gate: Optional[Gate] = None) -> R:
-    if gate is None:
+    with contextlib.nullcontext() if gate is None else \
+            gate.alone() if isinstance(msg, _TIMED) else gate.shared():
         reply = w.request(msg, timeout)
-    else:
-        with gate.alone() if isinstance(msg, _TIMED) else gate.shared():
-            reply = w.request(msg, timeout)
     if isinstance(reply, P.Error):
         raise ProblemError(reply.error.splitlines()[0][:300] if reply.error else "failed")
     assert isinstance(reply, expect)
@@ -209,7 +208,7 @@ def run(cfg: LintCfg) -> int:
                 if todo.qsize() > len(ahead):
                     ahead.append(new_worker(cfg, env))
                 r = one(f, w, gate)
-                if gate is not None and any("out of memory" in x for x in r.findings):
+                if gate is not None and any(out_of_memory(x) for x in r.findings):
                     with lock:   # maybe the others' memory, not this problem's: again, alone, after
                         again.append(f)
                     continue

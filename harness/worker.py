@@ -152,7 +152,7 @@ def _checksum(inputs: list[Any], chunk: int = 1 << 26) -> list[float]:
     for t in _tensors(inputs):
         flat = _plain(t).detach().reshape(-1)
         wide = torch.float64 if flat.is_complex() or flat.is_floating_point() else torch.int64
-        out.append(float(sum(float(torch.sum(c, dtype=wide)) for c in flat.split(chunk))) if flat.numel() else 0.0)
+        out.append(float(sum(torch.sum(c, dtype=wide) for c in flat.split(chunk))) if flat.numel() else 0.0)
     return out
 
 
