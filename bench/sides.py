@@ -29,7 +29,7 @@ from harness.talk import Talk  # noqa: E402
 from harness.verdict import Outcome, Verdict  # noqa: E402
 
 
-def side_by_side(problem: Path, cfg: EvalCfg, rounds: int, tmp: Path) -> list[str]:
+def side_by_side(problem: Path, cfg: EvalCfg, rounds: int, tmp: Path, profiled: tuple[str, ...]) -> list[str]:
     dev = resolve(cfg.device)
     env, device = device_env(dev.device, cfg.timing.cpu_threads)
     ext = tmp / problem.stem
@@ -47,7 +47,7 @@ def side_by_side(problem: Path, cfg: EvalCfg, rounds: int, tmp: Path) -> list[st
         kernels = {}
         for name, w in (("reference", ref), ("candidate", cand)):
             talk.ask(w, P.Warm(2), cfg.limits.step_s, "warm")
-            got = talk.ask(w, P.Run((3,), profile=True), cfg.limits.step_s, "run", P.Trials)
+            got = talk.ask(w, P.Run((3,), profile=name in profiled), cfg.limits.step_s, "run", P.Trials)
             kernels[name] = dict(got.trials[0].obs.get("kernels") or [])
         times: dict[str, list[float]] = {"reference": [], "candidate": []}
         per_round: list[tuple[float, float]] = []
@@ -67,7 +67,8 @@ def side_by_side(problem: Path, cfg: EvalCfg, rounds: int, tmp: Path) -> list[st
             w.close()
         shutil.rmtree(scratch, ignore_errors=True)
     rm, cm = statistics.median(times["reference"]), statistics.median(times["candidate"])
-    lines = [f"## {problem.relative_to(ROOT) if problem.is_relative_to(ROOT) else problem}", "",
+    lines = [f"## {problem.relative_to(ROOT) if problem.is_relative_to(ROOT) else problem} "
+             f"(profiled before timing: {', '.join(profiled) or 'neither side'})", "",
              f"median device time: reference {rm:.4f} ms, candidate {cm:.4f} ms, ratio "
              f"(reference / candidate) **{rm / cm:.4f}** over {len(times['reference'])} calls each", "",
              "| round | reference median ms | candidate median ms | ratio |", "| --- | --- | --- | --- |"]
@@ -88,20 +89,28 @@ def main() -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--profile", default="reference,candidate",
+                    help="which sides run one profiled call before the timed rounds (a case profiles "
+                         "the candidate only); comma-separated, or 'none'")
+    ap.add_argument("--repeat-profiles", default="",
+                    help="also run each problem again with these --profile values, ';'-separated")
     args = ap.parse_args()
     cfg = OmegaConf.structured(EvalCfg(device=args.device,
                                        cache_dir=tempfile.mkdtemp(prefix="kh-sides-")))
     text = [f"# The two sides of a case, side by side ({resolve(args.device).hardware})", "",
             f"Command: `python bench/sides.py {' '.join(sys.argv[1:])}`; date {datetime.date.today()}.", ""]
     with tempfile.TemporaryDirectory() as tmp:
+        variants = [args.profile] + [v for v in args.repeat_profiles.split(";") if v]
         for p in args.problems:
-            try:
-                text += side_by_side(Path(p).resolve(), cfg, args.rounds, Path(tmp))
-            except Exception as e:   # one problem's failure is its row, not the run's end
-                text += [f"## {p}", "", f"failed: {type(e).__name__}: {e}", ""]
-            if args.out:
-                Path(args.out).write_text("\n".join(text))
-            print("\n".join(text[-3:]), flush=True)
+            for n, v in enumerate(variants):
+                profiled = tuple(x for x in v.split(",") if x in ("reference", "candidate"))
+                try:
+                    text += side_by_side(Path(p).resolve(), cfg, args.rounds, Path(tmp) / str(n), profiled)
+                except Exception as e:   # one problem's failure is its row, not the run's end
+                    text += [f"## {p}", "", f"failed: {type(e).__name__}: {e}", ""]
+                if args.out:
+                    Path(args.out).write_text("\n".join(text))
+                print("\n".join(text[-3:]), flush=True)
     print("\n".join(text))
     return 0
 

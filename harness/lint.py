@@ -17,6 +17,7 @@ import queue
 import shutil
 import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ class Lint:
     mbytes: Optional[float] = None
     launch_bound: bool = False
     nondeterministic: bool = False
+    seconds: float = 0.0   # wall time of this problem's lint (a run's cost is their sum over jobs)
 
     @property
     def ok(self) -> bool:
@@ -179,13 +181,16 @@ def run(cfg: LintCfg) -> int:
     lock = threading.Lock()
 
     def one(f: Path, w: WorkerProcess, g: Optional[Gate]) -> Lint:
+        t0 = time.monotonic()
         try:
-            return lint_one(f, cfg, device, w, g)
+            r = lint_one(f, cfg, device, w, g)
         except Exception as e:   # the harness's own fault: this problem's row says so, the run goes on
-            return Lint(problem_id(f), [f"harness error: {type(e).__name__}: {e}"])
+            r = Lint(problem_id(f), [f"harness error: {type(e).__name__}: {e}"])
         finally:
             w.close()
             shutil.rmtree(w.scratch, ignore_errors=True)
+        r.seconds = time.monotonic() - t0
+        return r
 
     def record(f: Path, r: Lint) -> None:
         with lock:
@@ -232,7 +237,8 @@ def run(cfg: LintCfg) -> int:
 
 def _report(r: Lint, so_far: list[Lint], total: int, hardware: str, cfg: LintCfg) -> None:
     """One line per problem as it ends, and the table so far (a run cut short leaves it)."""
-    print(f"{r.problem}: {'ok' if r.ok else 'FAIL: ' + '; '.join(r.findings)}", file=sys.stderr)
+    print(f"{r.problem}: {'ok' if r.ok else 'FAIL: ' + '; '.join(r.findings)} ({r.seconds:.1f} s)",
+          file=sys.stderr)
     if cfg.out:
         text = f"device: {hardware}\n\n" + table(so_far, cfg.format)
         Path(cfg.out).write_text(text if len(so_far) == total else
