@@ -115,11 +115,12 @@ def _fill(x: Any, tensors: list[Any]) -> Any:
     return x
 
 
-def _frozen(x: Any) -> Any:
-    """Copied now (a graph replay or a later call may reuse the memory), on the device."""
+def _frozen(x: Any, owned: bool = False) -> Any:
+    """Copied now (a graph replay or a later call may reuse the memory), on the device;
+    `owned`: x's tensors are already copies no one else holds."""
     tensors: list[torch.Tensor] = []
     skeleton = _gather(x, tensors)
-    return _fill(skeleton, [_clone(t) for t in tensors])
+    return _fill(skeleton, tensors if owned else [_clone(t) for t in tensors])
 
 
 def _shared(x: Any) -> Any:
@@ -131,7 +132,16 @@ def _shared(x: Any) -> Any:
 
 
 def _nonfinite(x: Any) -> bool:
-    return any(t.is_floating_point() and not bool(torch.isfinite(t).all()) for t in _tensors(x))
+    return any(t.is_floating_point() and t.numel() and not _finite(t) for t in _tensors(x))
+
+
+def _finite(t: torch.Tensor) -> bool:
+    """min and max carry any NaN or Inf: a 10x cheaper pass than isfinite's mask on a CPU."""
+    try:
+        lo, hi = torch.aminmax(t.detach())
+        return bool(torch.isfinite(lo) & torch.isfinite(hi))
+    except (RuntimeError, TypeError):   # a dtype aminmax lacks (float8)
+        return bool(torch.isfinite(t).all())
 
 
 def _storages(x: Any) -> set[int]:
@@ -145,14 +155,20 @@ def _storages(x: Any) -> set[int]:
     return ptrs
 
 
-def _checksum(inputs: list[Any], chunk: int = 1 << 26) -> list[float]:
-    """Each input's sum, in float64 (int64) a chunk at a time: a sum in another dtype casts the
-    whole tensor first, 32 GiB for KernelBench's largest fp32 inputs."""
+def _checksum(inputs: list[Any]) -> list[int]:
+    """Each input's bytes summed as 64-bit words, wrapping: exact and independent of the
+    reduction's order, so two workers agree bit for bit whatever their thread counts (a float
+    sum differs in its last bits between orders), and no cast: 15x cheaper than a float64 sum
+    on a CPU, and no copy of the input's size."""
     out = []
     for t in _tensors(inputs):
-        flat = _plain(t).detach().reshape(-1)
-        wide = torch.float64 if flat.is_complex() or flat.is_floating_point() else torch.int64
-        out.append(float(sum(torch.sum(c, dtype=wide) for c in flat.split(chunk))) if flat.numel() else 0.0)
+        raw = _plain(t).detach().reshape(-1).contiguous().view(torch.uint8)
+        whole = raw.numel() // 8 * 8
+        try:
+            words = raw[:whole].view(torch.int64)
+        except RuntimeError:   # a view whose bytes start off an 8-byte boundary
+            words = raw[:whole].clone().view(torch.int64)
+        out.append(int(words.sum()) + int(raw[whole:].sum()) if raw.numel() else 0)
     return out
 
 
@@ -176,13 +192,13 @@ class WorkerState:
         self._keys = itertools.count(1)
         self.pending: list[Any] = []     # candidate: the last round's check outputs
 
-    def _out(self, out: Any) -> Any:
+    def _out(self, out: Any, owned: bool = False) -> Any:
         """What a call's output becomes in a reply: the reference keeps it on its device and
         answers with a key; the candidate's leaves its device at once, shared."""
         if self.role != "reference":
             return _shared(out)
         key = next(self._keys)
-        self.kept[key] = _frozen(out)
+        self.kept[key] = _frozen(out, owned)
         return key
 
     # -- requests ----------------------------------------------------------------------------
@@ -447,7 +463,8 @@ class WorkerState:
         if self.role == "reference":
             obs["nonfinite"] = _nonfinite(out)
             obs["out_bytes"] = sum(t.numel() * t.element_size() for t in _tensors(out))
-            return P.Trial(obs, key=self._out(out))
+            unchanged = not obs["changed_after_return"]   # then its copy at return is the output
+            return P.Trial(obs, key=self._out(at_return, owned=True) if unchanged else self._out(out))
         return P.Trial(obs, output=self._out(out))
 
 

@@ -82,6 +82,22 @@ def test_weak_problem_detection():
     assert "constant" in weak_problem(constant, TOL, 10.0)
 
 
+def test_weak_answer_is_not_taken_from_the_sample_alone():
+    """The strided sample only rules answers out: an output that is zero on every sampled
+    element but not elsewhere is judged in full, and is not weak."""
+    g = torch.Generator().manual_seed(5)
+    n = 1 << 20
+    outs = []
+    for _ in range(3):
+        t = torch.zeros(n)
+        off_grid = torch.arange(n) % (n // (1 << 16)) != 0
+        t[off_grid] = torch.randn(int(off_grid.sum()), generator=g)
+        outs.append(t)
+    assert weak_problem(outs, TOL, 10.0) is None
+    outs[0].zero_(), outs[1].zero_(), outs[2].zero_()
+    assert "zeros" in weak_problem(outs, TOL, 10.0)
+
+
 def test_integer_outputs_are_not_weak_unless_constant():
     g = torch.Generator().manual_seed(4)
     argmax = [torch.randn(64, 1000, generator=g).argmax(dim=1) for _ in range(3)]
