@@ -90,7 +90,8 @@ _RUNNER_FILES = ("solution.py", "BUILT.json", "FAILED.json")
 
 def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str, *,
           timeout: float, jobs: int = 1, cuda_arch: str = "", cache_failures: bool = True,
-          jail: Optional[Jail] = None, pch_sets: Sequence[str] = (), output_mb: int = 4096) -> Build:
+          jail: Optional[Jail] = None, pch_sets: Sequence[str] = (), output_mb: int = 4096,
+          nice: int = 0) -> Build:
     """Under `jail`, the builder compiles in its own tmpfs (/kh/ext) from a copy of the
     solution and sends the build back; only this process writes the cache. `pch_sets`: the
     extra_cflags sets whose precompiled headers the builder is offered (read-only in the jail)."""
@@ -120,7 +121,7 @@ def build(solution_file: Path, solution_hash: str, cache_dir: Path, device: str,
             env["CUDA_VISIBLE_DEVICES"] = ""
         elif device.startswith("cuda:"):
             env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
-        worker = WorkerProcess("build", scratch, env, output_mb=output_mb, jail=jail)
+        worker = WorkerProcess("build", scratch, env, output_mb=output_mb, jail=jail, nice=nice)
         request = P.Build(str(solution_file), tuple(o.message() for o in offers))
         try:
             if jail is not None:

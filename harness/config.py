@@ -162,6 +162,8 @@ class BuildCfg:
                                      # engine runs (cores - 1) // jobs builds at once
     cuda_arch: str = ""              # TORCH_CUDA_ARCH_LIST; empty: the device's own
     cache_failures: bool = True      # a source that failed to compile fails again: reuse that
+    nice: int = 10                   # builders and their compilers yield the cores to workers
+                                     # being timed (a GPU call's host launch path is in its time)
     pch: list = field(default_factory=lambda: ["-O3", ""])   # extra_cflags sets (one string
                                      # each) whose torch/extension.h is precompiled once a build
                                      # asks for it, in cache_dir/pch (harness/pch.py); [] for none

@@ -173,7 +173,7 @@ def run(cfg: LintCfg) -> int:
     env, device = device_env(dev.device, 1)
     jobs = max(1, min(len(files), cfg.jobs or (1 if dev.device == "cpu" else 3)))
     depth = max(1, cfg.ahead or (1 if dev.device == "cpu" else 2))
-    gate = Gate() if jobs > 1 else None
+    shared = Gate() if jobs > 1 else None
     todo: "queue.Queue[Path]" = queue.Queue()
     for f in files:
         todo.put(f)
@@ -199,10 +199,10 @@ def run(cfg: LintCfg) -> int:
 
     again: list[Path] = []
 
-    def loop() -> None:
+    def loop(gate: Optional[Gate]) -> None:
         # A worker takes seconds to start (torch, a CUDA context: ~9 s on the H200), a lint
         # about as long: starts overlap `depth` deep, so none waits on the critical path.
-        ahead: list[WorkerProcess] = [new_worker(cfg, env) for _ in range(depth)]
+        ahead: list[WorkerProcess] = [new_worker(cfg, env) for _ in range(min(depth, todo.qsize()))]
         try:
             while True:
                 try:
@@ -223,13 +223,15 @@ def run(cfg: LintCfg) -> int:
                 w.kill()
                 shutil.rmtree(w.scratch, ignore_errors=True)
 
-    threads = [threading.Thread(target=loop, name=f"lint-{i}", daemon=True) for i in range(jobs)]
+    threads = [threading.Thread(target=loop, args=(shared,), name=f"lint-{i}", daemon=True)
+               for i in range(jobs)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    for f in sorted(again):
-        record(f, one(f, new_worker(cfg, env), None))
+    for f in sorted(again):   # alone now, still with workers started ahead
+        todo.put(f)
+    loop(None)
     done = [results[f] for f in files]
     print(f"device: {dev.hardware}\n\n" + table(done, cfg.format))
     return 0 if all(r.ok for r in done) else 1

@@ -103,9 +103,11 @@ class WorkerProcess:
     given. Messages go through the pipes; the socket passes memfds of shared tensors."""
 
     def __init__(self, role: str, scratch: Path, env_extra: Optional[dict[str, str]] = None,
-                 output_mb: int = 64, max_message_mb: int = 4096, jail: Optional[Jail] = None):
+                 output_mb: int = 64, max_message_mb: int = 4096, jail: Optional[Jail] = None,
+                 nice: int = 0):
         """`output_mb` caps stdout and stderr together; `max_message_mb` caps a reply and any
-        one file the worker writes (a memfd of shared outputs is one)."""
+        one file the worker writes (a memfd of shared outputs is one); `nice` lowers its CPU
+        priority, and its children's."""
         self.role = role
         self.jail = jail
         self.scratch = scratch
@@ -131,6 +133,8 @@ class WorkerProcess:
         def _limits() -> None:
             for which, value in limits:
                 resource.setrlimit(which, (value, value))
+            if nice:
+                os.nice(nice)
 
         try:
             self.proc = subprocess.Popen(

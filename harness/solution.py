@@ -79,5 +79,5 @@ def prepare(solution: Path, cfg: EvalCfg, device: str) -> Prepared:
     b = build(code_file, src.hash, cache_dir, device, timeout=cfg.limits.build_s,
               jobs=cfg.build.jobs, cuda_arch=cfg.build.cuda_arch,
               cache_failures=cfg.build.cache_failures, jail=jail, pch_sets=cfg.build.pch,
-              output_mb=cfg.limits.trusted_output_mb)
+              output_mb=cfg.limits.trusted_output_mb, nice=cfg.build.nice)
     return src, code_file, b

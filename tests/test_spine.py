@@ -187,6 +187,25 @@ def test_a_request_to_a_stopped_worker_is_a_failure_not_an_oserror(tmp_path):
         w.request(P.Finish(), 5)
 
 
+def test_a_niced_worker_and_its_children_run_at_lower_priority(tmp_path):
+    """Builders are started niced (build.nice) so that compiles yield the cores to a worker
+    being timed; the priority is set before exec, so the compilers it spawns inherit it."""
+    import os
+
+    from harness.proc import WorkerProcess
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    w = WorkerProcess("build", tmp_path / "w", {"CUDA_VISIBLE_DEVICES": ""}, nice=7)
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, w.proc.pid) == min(19, base + 7)
+    finally:
+        w.kill()
+    plain = WorkerProcess("build", tmp_path / "p", {"CUDA_VISIBLE_DEVICES": ""})
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, plain.proc.pid) == base
+    finally:
+        plain.kill()
+
+
 @pytest.mark.slow
 def test_a_reference_that_fails_is_the_problems_failure(cache_dir, cpu, tmp_path):
     """The reference's side ending a case (here its forward raises) is never the solution's
