@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -83,6 +85,14 @@ def side_by_side(problem: Path, cfg: EvalCfg, rounds: int, tmp: Path, profiled: 
     return lines + [""]
 
 
+def cpu_load(n: int, nice: int) -> list[subprocess.Popen]:
+    """n busy processes at this niceness: a batch's compiles, without the compiler."""
+    def lower() -> None:
+        os.nice(nice)
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=lower if nice else None)
+            for _ in range(n)]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("problems", nargs="+")
@@ -94,11 +104,15 @@ def main() -> int:
                          "the candidate only); comma-separated, or 'none'")
     ap.add_argument("--repeat-profiles", default="",
                     help="also run each problem again with these --profile values, ';'-separated")
+    ap.add_argument("--load", type=int, default=0, help="busy CPU processes while it runs")
+    ap.add_argument("--load-nice", type=int, default=0, help="their niceness (build.nice is 10)")
     args = ap.parse_args()
     cfg = OmegaConf.structured(EvalCfg(device=args.device,
                                        cache_dir=tempfile.mkdtemp(prefix="kh-sides-")))
     text = [f"# The two sides of a case, side by side ({resolve(args.device).hardware})", "",
-            f"Command: `python bench/sides.py {' '.join(sys.argv[1:])}`; date {datetime.date.today()}.", ""]
+            f"Command: `python bench/sides.py {' '.join(sys.argv[1:])}`; date {datetime.date.today()}; "
+            f"{args.load} busy processes at nice {args.load_nice} on {os.cpu_count()} cores.", ""]
+    load = cpu_load(args.load, args.load_nice)
     with tempfile.TemporaryDirectory() as tmp:
         variants = [args.profile] + [v for v in args.repeat_profiles.split(";") if v]
         for p in args.problems:
@@ -111,6 +125,8 @@ def main() -> int:
                 if args.out:
                     Path(args.out).write_text("\n".join(text))
                 print("\n".join(text[-3:]), flush=True)
+    for p in load:
+        p.kill()
     print("\n".join(text))
     return 0
 
