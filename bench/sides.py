@@ -11,6 +11,7 @@ import argparse
 import datetime
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -113,6 +114,15 @@ def main() -> int:
             f"Command: `python bench/sides.py {' '.join(sys.argv[1:])}`; date {datetime.date.today()}; "
             f"{args.load} busy processes at nice {args.load_nice} on {os.cpu_count()} cores.", ""]
     load = cpu_load(args.load, args.load_nice)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))   # a timeout's kill still ends the load
+    try:
+        return _run(args, cfg, text)
+    finally:
+        for p in load:
+            p.kill()
+
+
+def _run(args: argparse.Namespace, cfg: EvalCfg, text: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         variants = [args.profile] + [v for v in args.repeat_profiles.split(";") if v]
         for p in args.problems:
@@ -125,8 +135,6 @@ def main() -> int:
                 if args.out:
                     Path(args.out).write_text("\n".join(text))
                 print("\n".join(text[-3:]), flush=True)
-    for p in load:
-        p.kill()
     print("\n".join(text))
     return 0
 

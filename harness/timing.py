@@ -133,17 +133,31 @@ def rel_ci_width(xs: Sequence[float]) -> float:
     return (hi - lo) / (2 * m) if m > 0 else math.inf
 
 
-def ratio_ci(num: Sequence[float], den: Sequence[float], n_boot: int = 2000,
+def ratio_ci(num: Sequence[Sequence[float]], den: Sequence[Sequence[float]], n_boot: int = 2000,
              seed: int = 0) -> tuple[float, float]:
-    """Bootstrap 95% CI of median(num) / median(den), resampling each side on its own."""
-    a, b = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
-    if len(a) == 0 or len(b) == 0:
+    """Bootstrap 95% CI of median(num) / median(den), each given as its rounds of calls, drawn
+    a round at a time: calls in one round share the moment's device clocks and host load, so
+    they are not independent, and a CI from single calls is too narrow when rounds disagree
+    (an H200 round's median moved 6% between rounds of the same kernels). When both sides
+    have as many rounds, round i of each ran next to each other and one draw takes both, so
+    what drifts for both cancels."""
+    a, b = _padded(num), _padded(den)
+    if a.size == 0 or b.size == 0:
         return (math.nan, math.nan)
     rng = np.random.default_rng(seed)
-    ma = np.median(a[rng.integers(0, len(a), size=(n_boot, len(a)))], axis=1)
-    mb = np.median(b[rng.integers(0, len(b), size=(n_boot, len(b)))], axis=1)
+    ia = rng.integers(0, len(a), size=(n_boot, len(a)))
+    ib = ia if len(a) == len(b) else rng.integers(0, len(b), size=(n_boot, len(b)))
+    ma = np.nanmedian(a[ia].reshape(n_boot, -1), axis=1)
+    mb = np.nanmedian(b[ib].reshape(n_boot, -1), axis=1)
     r = ma / mb
     return (float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5)))
+
+
+def _padded(rounds: Sequence[Sequence[float]]) -> np.ndarray:
+    """Rounds as rows, NaN after a shorter round's last call (nanmedian skips them)."""
+    rows = [list(r) for r in rounds if len(r)]
+    width = max((len(r) for r in rows), default=0)
+    return np.array([r + [math.nan] * (width - len(r)) for r in rows], dtype=float).reshape(len(rows), width)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -166,6 +180,14 @@ class Side:
         self.round_calls.append(len(reply.device_ms))
         self.checks += list(zip(seeds, reply.checks))
         self.threads_grew |= reply.threads_grew
+
+    def rounds(self) -> list[list[float]]:
+        """device_ms cut back into its rounds."""
+        out, i = [], 0
+        for n in self.round_calls:
+            out.append(self.device_ms[i:i + n])
+            i += n
+        return out
 
     def steady(self) -> tuple[float, float, int]:
         """(runner ms, reported wall ms, rounds) after the warm-up round: the runner's clock
