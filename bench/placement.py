@@ -1,0 +1,91 @@
+"""Does where a side's buffers sit change its kernels' speed? (issue 16's noise floor) In one
+process, the same problem's inputs and model are placed again and again (fresh copies after a
+spacer allocation of a random size, the previous placements held, so each lands in other memory)
+and each placement is timed with the harness's own clock (cold cache, the lead spin). If medians
+differ between placements by more than the noise floor's 2%, one worker's fixed placement can
+bias a side by that much, whatever the rounds and the CI say.
+
+    python bench/placement.py PROBLEM [PROBLEM ...] [--device cuda] [--placements 12]
+                              [--calls 40] [--out FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime
+import random
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from harness.device import resolve  # noqa: E402
+from harness.problem import load_problem  # noqa: E402
+from harness.timing import Clock  # noqa: E402
+
+
+def placements(path: Path, device: torch.device, n: int, calls: int, rng: random.Random) -> list[str]:
+    mod = load_problem(path)
+    torch.manual_seed(1)
+    model = mod.Model(*mod.get_init_inputs()).to(device).eval()
+    torch.manual_seed(2)
+    inputs = [x.to(device) if isinstance(x, torch.Tensor) else x for x in mod.get_inputs()]
+    clock = Clock(device, "cold", lead_us=50.0)
+    held: list[object] = []
+    rows, medians = [], []
+    with torch.no_grad():
+        for i in range(n):
+            held.append(torch.empty(rng.randrange(1, 64) << 20, dtype=torch.uint8, device=device))
+            m = copy.deepcopy(model)
+            xs = [x.clone() if isinstance(x, torch.Tensor) else x for x in inputs]
+            held += [m, xs]
+            for _ in range(3):
+                m(*xs)
+            times = [clock.time_call(lambda m=m, xs=xs: m(*xs))[0] for _ in range(calls)]
+            med = statistics.median(times)
+            q1, _, q3 = statistics.quantiles(times, n=4)
+            medians.append(med)
+            ptr = next((x.data_ptr() for x in xs if isinstance(x, torch.Tensor)), 0)
+            rows.append(f"| {i} | {med:.4f} | {q3 - q1:.4f} | {ptr:#x} |")
+    lo, hi = min(medians), max(medians)
+    return [f"## {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", "",
+            f"{n} placements x {calls} calls: median of medians {statistics.median(medians):.4f} ms, "
+            f"max/min **{hi / lo:.4f}**", "",
+            "| placement | median ms | IQR ms | first input at |", "| --- | --- | --- | --- |", *rows, ""]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("problems", nargs="+")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--placements", type=int, default=12)
+    ap.add_argument("--calls", type=int, default=40)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    dev = resolve(args.device)
+    device = torch.device(dev.device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        torch.backends.cuda.matmul.allow_tf32 = False   # as the workers judge fp32
+        torch.backends.cudnn.allow_tf32 = False
+    text = [f"# Placement and speed ({dev.hardware})", "",
+            f"Command: `python bench/placement.py {' '.join(sys.argv[1:])}`; date {datetime.date.today()}.", ""]
+    rng = random.Random(0)
+    for p in args.problems:
+        try:
+            text += placements(Path(p).resolve(), device, args.placements, args.calls, rng)
+        except Exception as e:   # one problem's failure is its row, not the run's end
+            text += [f"## {p}", "", f"failed: {type(e).__name__}: {e}", ""]
+        if args.out:
+            Path(args.out).write_text("\n".join(text))
+        print("\n".join(text[-4:]), flush=True)
+    print("\n".join(text))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
