@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import torch
 
@@ -168,6 +168,27 @@ def _trivial_passes(outputs: list[Any], c: float, k: int, tolerances: Mapping[st
     if all(compare(outputs[0], o, tolerances, margin, norm_test=False).ok for o in outputs[1:]):
         return "outputs for different inputs are the same within tolerance"
     return None
+
+
+def identity_passes(outputs: list[Any], inputs_of: Callable[[int], list[Any]],
+                    tolerances: Mapping[str, Tol], margin: float) -> Optional[str]:
+    """Why returning one of the inputs unchanged would pass every trial (inputs drawn
+    non-negative make ReLU, or a clamp to [0, 1], the identity on them), or None. `inputs_of(n)`
+    makes trial n's inputs; one trial's are held at a time."""
+    if len(outputs) < 2 or not all(isinstance(o, torch.Tensor) and o.is_floating_point() for o in outputs):
+        return None
+    alive: Optional[set[int]] = None   # inputs that passed as the output in every trial so far
+    for n, out in enumerate(outputs):
+        xs = inputs_of(n)
+        alive = {i for i, x in enumerate(xs) if (alive is None or i in alive)
+                 and isinstance(x, torch.Tensor) and x.shape == out.shape and x.dtype == out.dtype
+                 and compare(_strided(out), _strided(x), tolerances, margin, norm_test=False).ok
+                 and compare(out, x, tolerances, margin, norm_test=False).ok}
+        del xs
+        if not alive:
+            return None
+    assert alive is not None
+    return f"returning input {min(alive)} unchanged would pass every trial"
 
 
 def _leaves_of(x: Any) -> list[torch.Tensor]:

@@ -227,10 +227,13 @@ class Compare(Request):
 
 @dataclass(frozen=True)
 class Weak(Request):
+    """`identity`: also ask whether returning an input unchanged would pass (the linter does;
+    a case does not, since a solution that returns its input is flagged for aliasing it)."""
     tag, reply = "weak", WeakAnswer
     keys: tuple[int, ...]
     tolerances: Any
     margin: float
+    identity: bool = False
 
 
 @dataclass(frozen=True)

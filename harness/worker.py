@@ -29,7 +29,7 @@ if sys.argv[1:2] != ["build"]:   # a builder checks nothing for tampering: 2 s l
     import torch.profiler  # noqa: F401
 
 from . import channel, pch, protocol as P, sandbox, timing, triton_support  # noqa: E402
-from .compare import compare, weak_problem  # noqa: E402
+from .compare import compare, identity_passes, weak_problem  # noqa: E402
 from .problem import load_module, load_problem  # noqa: E402
 from .tolerance import from_table  # noqa: E402
 
@@ -189,6 +189,7 @@ class WorkerState:
         self.solution = ""
         self.launches = triton_support.Launches()
         self.kept: dict[int, Any] = {}   # reference: outputs by key, until compared
+        self.seed_of: dict[int, int] = {}   # reference: the seed of a trial's kept output
         self._keys = itertools.count(1)
         self.pending: list[Any] = []     # candidate: the last round's check outputs
 
@@ -383,12 +384,17 @@ class WorkerState:
         return P.Matches(tuple(matches))
 
     def weak(self, msg: P.Weak) -> P.WeakAnswer:
-        """Reference only: why a trivial output would pass these kept outputs, or None."""
-        outs = [self.kept[k] for k in msg.keys]
-        return P.WeakAnswer(weak_problem(outs, from_table(msg.tolerances), msg.margin))
+        """Reference only: why a trivial output would pass these kept outputs, or None. The
+        identity test makes each trial's inputs again from its seed, one trial at a time."""
+        outs, tols = [self.kept[k] for k in msg.keys], from_table(msg.tolerances)
+        why = weak_problem(outs, tols, msg.margin)
+        if why is None and msg.identity and all(k in self.seed_of for k in msg.keys):
+            why = identity_passes(outs, lambda n: self._inputs(self.seed_of[msg.keys[n]]), tols, msg.margin)
+        return P.WeakAnswer(why)
 
     def reset(self, msg: P.Reset) -> P.Done:
         self.kept.clear()
+        self.seed_of.clear()
         self.sets, self.calls, self.clock, self.last_inputs, self.pending = [], {}, None, None, []
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
@@ -464,7 +470,9 @@ class WorkerState:
             obs["nonfinite"] = _nonfinite(out)
             obs["out_bytes"] = sum(t.numel() * t.element_size() for t in _tensors(out))
             unchanged = not obs["changed_after_return"]   # then its copy at return is the output
-            return P.Trial(obs, key=self._out(at_return, owned=True) if unchanged else self._out(out))
+            key = self._out(at_return, owned=True) if unchanged else self._out(out)
+            self.seed_of[key] = seed
+            return P.Trial(obs, key=key)
         return P.Trial(obs, output=self._out(out))
 
 

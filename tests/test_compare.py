@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from harness.compare import compare, weak_problem
+from harness.compare import compare, identity_passes, weak_problem
 from harness.config import _default_tolerances
 
 TOL = _default_tolerances()
@@ -96,6 +96,20 @@ def test_weak_answer_is_not_taken_from_the_sample_alone():
     assert weak_problem(outs, TOL, 10.0) is None
     outs[0].zero_(), outs[1].zero_(), outs[2].zero_()
     assert "zeros" in weak_problem(outs, TOL, 10.0)
+
+
+def test_identity_on_its_inputs_is_named_only_when_every_trial_passes():
+    g = torch.Generator().manual_seed(6)
+    draws = [[torch.randn(3), torch.rand(256, 256, generator=g)] for _ in range(3)]
+    relu = [torch.relu(xs[1]) for xs in draws]          # rand is non-negative: relu is the identity
+    assert identity_passes(relu, lambda n: draws[n], TOL, 10.0) == \
+        "returning input 1 unchanged would pass every trial"
+    signed = [[torch.randn(256, 256, generator=g)] for _ in range(3)]
+    assert identity_passes([torch.relu(xs[0]) for xs in signed], lambda n: signed[n], TOL, 10.0) is None
+    mixed = [draws[0], draws[1], signed[2]]            # one trial where it fails is enough
+    outs = [torch.relu(mixed[0][1]), torch.relu(mixed[1][1]), torch.relu(mixed[2][0])]
+    assert identity_passes(outs, lambda n: mixed[n], TOL, 10.0) is None
+    assert identity_passes([torch.rand(4, 4)] * 3, lambda n: [torch.rand(4, 4).double()], TOL, 10.0) is None
 
 
 def test_integer_outputs_are_not_weak_unless_constant():

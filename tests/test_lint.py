@@ -26,6 +26,8 @@ def test_names_weak_and_broken_problems(tmp_path):
     (tmp_path / "nan.py").write_text(
         (ROOT / "tests/problems/small_relu.py").read_text().replace(
             "return torch.relu(x)", "return torch.log(x)"))
+    (tmp_path / "relu_of_rand.py").write_text(   # rand is non-negative: ReLU is the identity on it
+        (ROOT / "tests/problems/small_relu.py").read_text().replace("torch.randn(M, N)", "torch.rand(M, N)"))
     (tmp_path / "missing.py").write_text("import torch\nclass Model: pass\n")
     r = _lint(tmp_path, "format=github", "jobs=2")   # two workers; timed requests one at a time
     assert r.returncode == 1, r.stderr
@@ -36,7 +38,8 @@ def test_names_weak_and_broken_problems(tmp_path):
     assert "not deterministic" in rows["random_ref"]
     assert "NaN/Inf" in rows["nan"]
     assert "get_inputs" in rows["missing"] and "FAIL" in rows["missing"]
-    assert "1 of 6 problems lint-clean" in r.stdout
+    assert "returning input 0 unchanged would pass" in rows["relu_of_rand"]
+    assert "1 of 7 problems lint-clean" in r.stdout
 
 
 @pytest.mark.slow
