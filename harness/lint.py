@@ -3,7 +3,8 @@
 Per problem, in a reference worker (a problem is trusted code, but still never runs in the
 runner): it imports; get_inputs varies with the seed; the reference is deterministic for a
 fixed seed (unless the file says NONDETERMINISTIC = True); the output is finite, not constant,
-not all zeros, and a zeros or constant output would fail the comparison; then reference time,
+not all zeros, and a zeros or constant output, or an input returned unchanged, would fail the
+comparison; then reference time,
 peak memory and launch-bound status on the device at hand. Exits 1 when a problem fails.
 Works on any folder in this format (KernelBench's levels too).
 """
