@@ -26,6 +26,7 @@ import torch  # noqa: E402
 from harness.device import resolve  # noqa: E402
 from harness.problem import load_problem  # noqa: E402
 from harness.timing import Clock  # noqa: E402
+from sections import add_section  # noqa: E402
 
 
 def placements(path: Path, device: torch.device, n: int, calls: int, rng: random.Random) -> list[str]:
@@ -76,13 +77,8 @@ def main() -> int:
             f"Command: `python bench/placement.py {' '.join(sys.argv[1:])}`; date {datetime.date.today()}.", ""]
     rng = random.Random(0)
     for p in args.problems:
-        try:
-            text += placements(Path(p).resolve(), device, args.placements, args.calls, rng)
-        except Exception as e:   # one problem's failure is its row, not the run's end
-            text += [f"## {p}", "", f"failed: {type(e).__name__}: {e}", ""]
-        if args.out:
-            Path(args.out).write_text("\n".join(text))
-        print("\n".join(text[-4:]), flush=True)
+        add_section(text, p, lambda p=p: placements(Path(p).resolve(), device, args.placements,
+                                                    args.calls, rng), args.out, tail=4)
     print("\n".join(text))
     return 0
 

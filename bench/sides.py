@@ -30,6 +30,7 @@ from harness.pool import new_pair  # noqa: E402
 from harness.proc import device_env  # noqa: E402
 from harness.talk import Talk  # noqa: E402
 from harness.verdict import Outcome, Verdict  # noqa: E402
+from sections import add_section  # noqa: E402
 
 
 def side_by_side(problem: Path, cfg: EvalCfg, rounds: int, tmp: Path, profiled: tuple[str, ...]) -> list[str]:
@@ -128,13 +129,8 @@ def _run(args: argparse.Namespace, cfg: EvalCfg, text: list[str]) -> int:
         for p in args.problems:
             for n, v in enumerate(variants):
                 profiled = tuple(x for x in v.split(",") if x in ("reference", "candidate"))
-                try:
-                    text += side_by_side(Path(p).resolve(), cfg, args.rounds, Path(tmp) / str(n), profiled)
-                except Exception as e:   # one problem's failure is its row, not the run's end
-                    text += [f"## {p}", "", f"failed: {type(e).__name__}: {e}", ""]
-                if args.out:
-                    Path(args.out).write_text("\n".join(text))
-                print("\n".join(text[-3:]), flush=True)
+                add_section(text, p, lambda p=p, n=n, profiled=profiled: side_by_side(
+                    Path(p).resolve(), cfg, args.rounds, Path(tmp) / str(n), profiled), args.out)
     print("\n".join(text))
     return 0
 
