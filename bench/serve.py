@@ -12,9 +12,12 @@ makes each a different source, so each is built and scored: nothing is a store h
    and case seconds).
 
 CPU (CI-sized, minutes):  python bench/serve.py
-H200:                     python bench/serve.py --device cuda --jobs 25 --build-workers 14 \
-                              --solution solutions/examples/relu_cuda.py --problem problems/level1/relu.py \
-                              --out bench/serve-h200.md
+H200, cases only (one device call, about 5 minutes: each variant is a new source but needs no
+compile, so both runners score 32 cases, not 32 CUDA builds of ~90 s each):
+                          python bench/serve.py --device cuda --jobs 4 --out $OUT/serve-h200.md
+H200 with builds (200 relu_cuda variants: about 25 minutes of builds per runner on 16 cores):
+                          python bench/serve.py --device cuda --jobs 25 --build-workers 14 \
+                              --solution solutions/examples/relu_cuda.py --problem problems/level1/relu.py
 Extra arguments after `--` are config overrides for both runners (e.g. -- timing.budget_s=5).
 """
 from __future__ import annotations
