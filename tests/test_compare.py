@@ -112,6 +112,18 @@ def test_identity_on_its_inputs_is_named_only_when_every_trial_passes():
     assert identity_passes([torch.rand(4, 4)] * 3, lambda n: [torch.rand(4, 4).double()], TOL, 10.0) is None
 
 
+@pytest.mark.parametrize("scale", [1e-30, 1e-12, 1.0, 1e12, 1e30])
+@pytest.mark.parametrize("n", [1, 1000, (1 << 16) * 3 + 17])
+def test_norm_matches_float64_at_every_scale_and_size(scale, n):
+    from harness.compare import _norm
+    g = torch.Generator().manual_seed(n)
+    x = torch.randn(n, generator=g, dtype=torch.float64) * scale
+    want = float(torch.linalg.vector_norm(x))
+    assert math.isclose(_norm(x.float()), float(torch.linalg.vector_norm(x.float().double())),
+                        rel_tol=1e-5), (scale, n)
+    assert math.isclose(_norm(x), want, rel_tol=1e-12)
+
+
 def test_integer_outputs_are_not_weak_unless_constant():
     g = torch.Generator().manual_seed(4)
     argmax = [torch.randn(64, 1000, generator=g).argmax(dim=1) for _ in range(3)]
