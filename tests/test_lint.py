@@ -43,6 +43,23 @@ def test_names_weak_and_broken_problems(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_problem_out_of_memory_beside_others_is_linted_again_alone_after_them(tmp_path):
+    """Sorted first, it runs first; its out-of-memory failure may be the others' doing, so it
+    is linted again once they are done (its one line comes last), and still out of memory
+    alone, that is its row."""
+    (tmp_path / "a_oom.py").write_text((ROOT / "tests/problems/small_relu.py").read_text().replace(
+        "return torch.relu(x)", "raise RuntimeError('CUDA out of memory. Tried to allocate 80.00 GiB')"))
+    for name in ("b_good", "c_good"):
+        (tmp_path / f"{name}.py").write_text((ROOT / "tests/problems/small_relu.py").read_text())
+    r = _lint(tmp_path, "format=github", "jobs=2")
+    assert r.returncode == 1, r.stderr
+    done = [line.split(":")[0] for line in r.stderr.splitlines() if line.startswith(("a_oom", "b_good", "c_good"))]
+    assert sorted(done) == ["a_oom", "b_good", "c_good"] and done[-1] == "a_oom", r.stderr
+    rows = {line.split("|")[1].strip(): line for line in r.stdout.splitlines() if line.startswith("| ")}
+    assert "out of memory" in rows["a_oom"] and "| ok" in rows["b_good"]
+
+
+@pytest.mark.slow
 def test_clean_folder_exits_zero(tmp_path):
     (tmp_path / "good.py").write_text((ROOT / "tests/problems/small_relu.py").read_text())
     r = _lint(tmp_path, f"out={tmp_path / 'lint.md'}")
