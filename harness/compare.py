@@ -43,7 +43,10 @@ def all_finite(t: torch.Tensor) -> bool:
         lo, hi = torch.aminmax(t.detach())
         return bool(torch.isfinite(lo) & torch.isfinite(hi))
     except (RuntimeError, TypeError):   # a dtype aminmax lacks (float8, complex)
+        pass
+    if t.is_complex():
         return bool(torch.isfinite(t).all())
+    return all(bool(torch.isfinite(c.float()).all()) for c in t.detach().reshape(-1).split(1 << 26))
 
 
 def _leaves(x: Any, path: str = "out") -> list[tuple[str, Any]]:

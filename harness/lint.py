@@ -122,8 +122,8 @@ def lint_one(path: Path, cfg: LintCfg, device: str, w: WorkerProcess, gate: Opti
                                 "(or mark NONDETERMINISTIC = True)")
         if any(t.obs.get("nonfinite") for t in trials):
             res.findings.append("output has NaN/Inf")
-        weak = ask(P.Weak(tuple(keys[1:]), tols, cfg.check.weak_margin, identity=True),
-                   cfg.limits.step_s, P.WeakAnswer).weak
+        weak = ask(P.Weak(tuple(keys[1:]), tols, cfg.check.weak_margin), cfg.limits.step_s,
+                   P.WeakAnswer).weak
         if weak:
             res.findings.append(f"weak: {weak}")
         t = cfg.timing
@@ -230,7 +230,7 @@ def run(cfg: LintCfg) -> int:
         th.start()
     for th in threads:
         th.join()
-    for f in sorted(again):   # alone now, still with workers started ahead
+    for f in sorted(again):   # alone now, beside only idle workers started ahead
         todo.put(f)
     loop(None)
     done = [results[f] for f in files]

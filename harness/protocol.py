@@ -227,13 +227,12 @@ class Compare(Request):
 
 @dataclass(frozen=True)
 class Weak(Request):
-    """`identity`: also ask whether returning an input unchanged would pass (the linter does;
-    a case does not, since a solution that returns its input is flagged for aliasing it)."""
+    """Would a zeros or constant output, or an input returned unchanged (inputs drawn
+    non-negative make ReLU the identity: a copy is then a passing kernel), pass these?"""
     tag, reply = "weak", WeakAnswer
     keys: tuple[int, ...]
     tolerances: Any
     margin: float
-    identity: bool = False
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ def run(talk: Talk, ref: WorkerProcess, cand: WorkerProcess, seeds: Seeds, new_s
         cand_iqr_ms=iqr(cs.device_ms), ref_ci_ms=median_ci(rs.device_ms),
         cand_ci_ms=median_ci(cs.device_ms), ref_calls=len(rs.device_ms),
         cand_calls=len(cs.device_ms), speedup=rm / cm if cm > 0 else float("inf"),
-        speedup_ci=ratio_ci(rs.rounds(), cs.rounds(), t.bootstrap),
+        speedup_ci=ratio_ci(rs.rounds(), cs.rounds(), t.bootstrap, paired=not baseline),
         cache=t.cache, clock=host if dev.device == "cpu" else ("cuda_graph" if graph else "cuda_events"),
         rounds=rounds, converged=converged, overhead_ms=probe.overhead_ms, floor_ms=floor,
         reference_work_ms=ref_work, speed_of_light=ref_work / cm if cm > 0 else None,

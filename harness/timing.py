@@ -134,23 +134,26 @@ def rel_ci_width(xs: Sequence[float]) -> float:
 
 
 def ratio_ci(num: Sequence[Sequence[float]], den: Sequence[Sequence[float]], n_boot: int = 2000,
-             seed: int = 0) -> tuple[float, float]:
-    """Bootstrap 95% CI of median(num) / median(den), each given as its rounds of calls, drawn
-    a round at a time: calls in one round share the moment's device clocks and host load, so
-    they are not independent, and a CI from single calls is too narrow when rounds disagree
-    (an H200 round's median moved 6% between rounds of the same kernels). When both sides
-    have as many rounds, round i of each ran next to each other and one draw takes both, so
-    what drifts for both cancels."""
+             seed: int = 0, paired: bool = True) -> tuple[float, float]:
+    """Bootstrap 95% CI of median(num) / median(den), each given as its rounds of calls: the
+    wider of two intervals. Drawn a round at a time, because calls in one round share the
+    moment's device clocks and host load, so a CI from single calls is too narrow when rounds
+    disagree (an H200 round's median moved 6% between rounds of the same kernels); drawn a
+    call at a time too, because a handful of rounds (a steady kernel stops after three) is too
+    few to draw from. `paired`: round i of each side ran next to the other's (side by side, as
+    many rounds), so one draw takes both and what drifts for both cancels."""
     a, b = _padded(num), _padded(den)
     if a.size == 0 or b.size == 0:
         return (math.nan, math.nan)
     rng = np.random.default_rng(seed)
     ia = rng.integers(0, len(a), size=(n_boot, len(a)))
-    ib = ia if len(a) == len(b) else rng.integers(0, len(b), size=(n_boot, len(b)))
-    ma = np.nanmedian(a[ia].reshape(n_boot, -1), axis=1)
-    mb = np.nanmedian(b[ib].reshape(n_boot, -1), axis=1)
-    r = ma / mb
-    return (float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5)))
+    ib = ia if paired and len(a) == len(b) else rng.integers(0, len(b), size=(n_boot, len(b)))
+    by_round = np.nanmedian(a[ia].reshape(n_boot, -1), axis=1) / np.nanmedian(b[ib].reshape(n_boot, -1), axis=1)
+    calls_a, calls_b = a[~np.isnan(a)], b[~np.isnan(b)]
+    by_call = np.median(calls_a[rng.integers(0, len(calls_a), size=(n_boot, len(calls_a)))], axis=1) / \
+        np.median(calls_b[rng.integers(0, len(calls_b), size=(n_boot, len(calls_b)))], axis=1)
+    return (float(min(np.percentile(by_round, 2.5), np.percentile(by_call, 2.5))),
+            float(max(np.percentile(by_round, 97.5), np.percentile(by_call, 97.5))))
 
 
 def _padded(rounds: Sequence[Sequence[float]]) -> np.ndarray:

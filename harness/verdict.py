@@ -43,7 +43,7 @@ FLAG_DOCS = {
     TAMPERING: "the solution replaced a function the harness relies on (timers, sync, "
                "comparisons, input generation) or reported times its wall clock contradicts",
     WEAK_PROBLEM: "the reference output barely depends on the input: a constant or zeros "
-                  "output would pass, so a pass means little",
+                  "output, or an input returned unchanged, would pass, so a pass means little",
     BEYOND_ROOFLINE: "the candidate ran faster than the bytes it must move and the FLOPs it "
                      "must do allow on this device",
     SANDBOX_VIOLATION: "the solution opened the network, wrote outside its scratch folder, "

@@ -150,10 +150,11 @@ def _checksum(inputs: list[Any]) -> list[int]:
     """Each input's bytes summed as 64-bit words, wrapping: exact and independent of the
     reduction's order, so two workers agree bit for bit whatever their thread counts (a float
     sum differs in its last bits between orders), and no cast: 15x cheaper than a float64 sum
-    on a CPU, and no copy of the input's size."""
+    on a CPU (a non-contiguous or conjugate view is copied first)."""
     out = []
     for t in _tensors(inputs):
-        raw = _plain(t).detach().reshape(-1).contiguous().view(torch.uint8)
+        plain = _plain(t).detach().resolve_conj().resolve_neg()
+        raw = plain.reshape(-1).contiguous().view(torch.uint8)
         whole = raw.numel() // 8 * 8
         try:
             words = raw[:whole].view(torch.int64)
@@ -372,6 +373,7 @@ class WorkerState:
         if not msg.keep:
             for pair in msg.pairs:
                 self.kept.pop(pair.ref, None)
+                self.seed_of.pop(pair.ref, None)
         return P.Matches(tuple(matches))
 
     def weak(self, msg: P.Weak) -> P.WeakAnswer:
@@ -379,7 +381,7 @@ class WorkerState:
         identity test makes each trial's inputs again from its seed, one trial at a time."""
         outs, tols = [self.kept[k] for k in msg.keys], from_table(msg.tolerances)
         why = weak_problem(outs, tols, msg.margin)
-        if why is None and msg.identity and all(k in self.seed_of for k in msg.keys):
+        if why is None and all(k in self.seed_of for k in msg.keys):
             why = identity_passes(outs, lambda n: self._inputs(self.seed_of[msg.keys[n]]), tols, msg.margin)
         return P.WeakAnswer(why)
 

@@ -49,6 +49,17 @@ def test_ratio_ci_drawn_by_rounds_covers_what_rounds_share():
     assert by_round / n >= 0.85 and by_call / n <= 0.75, (by_round, by_call)
 
 
+def test_ratio_ci_keeps_its_coverage_over_three_rounds():
+    """A steady kernel stops after three rounds of five calls: too few rounds to draw from
+    alone, so the interval is never narrower than one drawn call by call."""
+    rng = np.random.default_rng(3)
+    n = 200
+    hits = sum(lo <= 1.0 <= hi for lo, hi in (
+        ratio_ci(1 + rng.normal(0, 0.01, (3, 5)), 1 + rng.normal(0, 0.01, (3, 5)), n_boot=400)
+        for _ in range(n)))
+    assert hits / n >= 0.9, hits
+
+
 def test_ratio_ci_takes_rounds_of_different_lengths():
     lo, hi = ratio_ci([[1.0, 1.1, 0.9], [1.0]], [[0.5, 0.55], [0.5, 0.45, 0.5]])
     assert 1.5 <= lo <= hi <= 2.5
