@@ -181,8 +181,8 @@ class WorkerState:
         self.solution = ""
         self.launches = triton_support.Launches()
         self.kept: dict[int, Any] = {}   # reference: outputs by key, until compared
-        self.seed_of: dict[int, int] = {}   # reference: the seed of a trial's kept output...
-        self.like_input: dict[int, bool] = {}   # ...and whether an input has its shape and dtype
+        self.remake: dict[int, int] = {}   # reference: a kept output's seed, where an input of
+                                           # that trial has its shape and dtype (identity test)
         self._keys = itertools.count(1)
         self.pending: list[Any] = []     # candidate: the last round's check outputs
 
@@ -374,8 +374,7 @@ class WorkerState:
         if not msg.keep:
             for pair in msg.pairs:
                 self.kept.pop(pair.ref, None)
-                self.seed_of.pop(pair.ref, None)
-                self.like_input.pop(pair.ref, None)
+                self.remake.pop(pair.ref, None)
         return P.Matches(tuple(matches))
 
     def weak(self, msg: P.Weak) -> P.WeakAnswer:
@@ -383,14 +382,13 @@ class WorkerState:
         identity test makes each trial's inputs again from its seed, one trial at a time."""
         outs, tols = [self.kept[k] for k in msg.keys], from_table(msg.tolerances)
         why = weak_problem(outs, tols, msg.margin)
-        if why is None and all(self.like_input.get(k) for k in msg.keys):   # else no input could pass
-            why = identity_passes(outs, lambda n: self._inputs(self.seed_of[msg.keys[n]]), tols, msg.margin)
+        if why is None and all(k in self.remake for k in msg.keys):   # else no input could pass
+            why = identity_passes(outs, lambda n: self._inputs(self.remake[msg.keys[n]]), tols, msg.margin)
         return P.WeakAnswer(why)
 
     def reset(self, msg: P.Reset) -> P.Done:
         self.kept.clear()
-        self.seed_of.clear()
-        self.like_input.clear()
+        self.remake.clear()
         self.sets, self.calls, self.clock, self.last_inputs, self.pending = [], {}, None, None, []
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
@@ -467,9 +465,9 @@ class WorkerState:
             obs["out_bytes"] = sum(t.numel() * t.element_size() for t in _tensors(out))
             unchanged = not obs["changed_after_return"]   # then its copy at return is the output
             key = self._out(at_return, owned=True) if unchanged else self._out(out)
-            self.seed_of[key] = seed
-            self.like_input[key] = isinstance(out, torch.Tensor) and any(
-                isinstance(x, torch.Tensor) and x.shape == out.shape and x.dtype == out.dtype for x in inputs)
+            if isinstance(out, torch.Tensor) and any(isinstance(x, torch.Tensor) and x.shape == out.shape
+                                                     and x.dtype == out.dtype for x in inputs):
+                self.remake[key] = seed
             return P.Trial(obs, key=key)
         return P.Trial(obs, output=self._out(out))
 
