@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from omegaconf import OmegaConf  # noqa: E402
+import yaml  # noqa: E402
 
 from harness import __version__  # noqa: E402
 from harness.case import evaluate  # noqa: E402
@@ -180,9 +181,13 @@ class Ctx:
             cfg.timing.budget_s = 2.0
             cfg.timing.min_calls = 5
             cfg.timing.warmup_s = 0.0
-        for key, value in overrides.items():
+        for key, value in [*self.sets(), *overrides.items()]:
             OmegaConf.update(cfg, key, value, merge=False)
         return cfg
+
+    def sets(self) -> list[tuple[str, Any]]:
+        """--set KEY=VALUE pairs (e.g. timing.lead_us=200), under every config of the run."""
+        return [(k, yaml.safe_load(v)) for k, _, v in (s.partition("=") for s in self.args.set)]
 
     def cli_overrides(self) -> list[str]:
         """The same settings, as Hydra overrides for `python -m harness.eval`."""
@@ -190,7 +195,7 @@ class Ctx:
                f"check.trials={self.args.trials}", "limits.step_s=90.0"]
         if self.quick:
             out += ["timing.budget_s=2.0", "timing.min_calls=5", "timing.warmup_s=0.0"]
-        return out
+        return out + list(self.args.set)
 
     # -- files ---------------------------------------------------------------------------------
     def write_problem(self, name: str, base: Path, subs: dict[str, str]) -> Path:
@@ -572,6 +577,8 @@ def main() -> int:
                     help="start no case that might end after this many seconds (default 510)")
     ap.add_argument("--no-background-build", action="store_true",
                     help="CUDA: do not compile the relu kernel while step 1 runs")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a config override for every case of the run (repeatable), e.g. timing.lead_us=200")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the generated problems and solutions")
     args = ap.parse_args()
 

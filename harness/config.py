@@ -114,8 +114,9 @@ class TimingCfg:
     cache: CacheMode = CacheMode.cold
     rotate_sets: int = 4
     flush_bytes: int = 0             # 0: twice the device's L2 (GPU) or last-level cache (CPU)
-    lead_us: float = 50.0            # GPU: spin this long before each timed call, so the host's
-                                     # launch path (instrumented in the candidate) is not timed
+    lead_us: float = 500.0           # GPU: spin this long before each timed call, so the host's
+                                     # launch path (instrumented in the candidate) is not timed;
+                                     # 50 us ran out under cuDNN's host path (bench/noise-h200.md)
     bootstrap: int = 2000
     launch_bound_factor: float = 3.0
     cuda_graph: bool = False         # time graph replays of forward (launch-bound problems)

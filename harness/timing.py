@@ -65,6 +65,8 @@ class Clock:
         self.flush_buf = torch.empty(flush_bytes, dtype=torch.uint8, device=device) \
             if cache == "cold" else None
         self.name = "cuda_events" if self.cuda else "host"
+        self.late = 0   # calls whose start event had fired before the call returned: the lead ran
+                        # out while the host was still launching, so part of its path was timed
 
     def sync(self) -> None:
         if self.cuda:
@@ -89,6 +91,7 @@ class Clock:
             _event_record(start)
             out = fn()
             _event_record(end)
+            self.late += bool(self.lead_cycles) and start.query()
             self.sync()
             w1 = _perf_ns()
             return _event_elapsed(start, end), (w1 - w0) / 1e6, out
