@@ -45,13 +45,19 @@ def scrubbed_env(home: Path, extra: Optional[dict[str, str]] = None) -> dict[str
     return env
 
 
+# torch's host allocator backs tensors of 2 MiB and more with huge pages: a fresh 256 MiB copy
+# then takes 65K fewer page faults (0.23 -> 0.07 s here). Both sides alike, so a forward's own
+# first touches of its outputs cost the same in either.
+_HOST_MEMORY = {"THP_MEM_ALLOC_ENABLE": "1"}
+
+
 def device_env(device: str, cpu_threads: int) -> tuple[dict[str, str], str]:
     """A worker's environment for `device` (cpu | cuda:N), and the device's name inside it."""
     if device == "cpu":
         n = str(cpu_threads)
-        return {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n,
+        return {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, **_HOST_MEMORY,
                 **triton_support.spawn_env(device)}, "cpu"
-    return {"CUDA_VISIBLE_DEVICES": device.split(":")[1]}, "cuda:0"
+    return {"CUDA_VISIBLE_DEVICES": device.split(":")[1], **_HOST_MEMORY}, "cuda:0"
 
 
 LIVE: "weakref.WeakSet[WorkerProcess]" = weakref.WeakSet()   # so an interrupted runner can end them all
