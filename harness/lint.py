@@ -55,6 +55,7 @@ class Lint:
     launch_bound: bool = False
     nondeterministic: bool = False
     seconds: float = 0.0   # wall time of this problem's lint (a run's cost is their sum over jobs)
+    waited_s: float = 0.0  # ...of which its worker was still starting (too few started ahead)
 
     @property
     def ok(self) -> bool:
@@ -184,7 +185,13 @@ def run(cfg: LintCfg) -> int:
     def one(f: Path, w: WorkerProcess, g: Optional[Gate]) -> Lint:
         t0 = time.monotonic()
         try:
+            try:   # answered once the worker has started
+                w.request(P.Reset(), cfg.limits.load_s)
+            except WorkerFailed:
+                pass   # lint_one meets the same failure and reports it
+            waited = time.monotonic() - t0
             r = lint_one(f, cfg, device, w, g)
+            r.waited_s = waited
         except Exception as e:   # the harness's own fault: this problem's row says so, the run goes on
             r = Lint(problem_id(f), [f"harness error: {type(e).__name__}: {e}"])
         finally:
@@ -240,7 +247,8 @@ def run(cfg: LintCfg) -> int:
 
 def _report(r: Lint, so_far: list[Lint], total: int, hardware: str, cfg: LintCfg) -> None:
     """One line per problem as it ends, and the table so far (a run cut short leaves it)."""
-    print(f"{r.problem}: {'ok' if r.ok else 'FAIL: ' + '; '.join(r.findings)} ({r.seconds:.1f} s)",
+    waited = f", {r.waited_s:.1f} s of it waiting for its worker" if r.waited_s >= 0.1 else ""
+    print(f"{r.problem}: {'ok' if r.ok else 'FAIL: ' + '; '.join(r.findings)} ({r.seconds:.1f} s{waited})",
           file=sys.stderr)
     if cfg.out:
         text = f"device: {hardware}\n\n" + table(so_far, cfg.format)
