@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
+from harness.config import TimingCfg  # noqa: E402
 from harness.device import resolve  # noqa: E402
 from harness.problem import load_problem  # noqa: E402
 from harness.timing import Clock  # noqa: E402
@@ -52,16 +53,18 @@ def placements(path: Path, device: torch.device, n: int, calls: int, leads: list
             for _ in range(3):
                 m(*xs)
             ptr = next((x.data_ptr() for x in xs if isinstance(x, torch.Tensor)), 0)
-            cells = []
-            for lead, clock in clocks.items():   # the same placement under each lead, in turn
+            order = list(clocks.items())
+            k = i % len(order)   # the first lead after a new placement rotates
+            cells = {}
+            for lead, clock in order[k:] + order[:k]:   # the same placement under each lead, in turn
                 before = clock.late
                 times = [clock.time_call(lambda m=m, xs=xs: m(*xs))[0] for _ in range(calls)]
                 med = statistics.median(times)
                 q1, _, q3 = statistics.quantiles(times, n=4)
                 medians[lead].append(med)
                 late[lead] += clock.late - before
-                cells.append(f"{med:.4f} / {q3 - q1:.4f} / {clock.late - before}")
-            rows.append(f"| {i} | {ptr:#x} | " + " | ".join(cells) + " |")
+                cells[lead] = f"{med:.4f} / {q3 - q1:.4f} / {clock.late - before}"
+            rows.append(f"| {i} | {ptr:#x} | " + " | ".join(cells[lead] for lead in leads) + " |")
     summary = [f"lead {lead:g} us: median of medians {statistics.median(ms):.4f} ms, max/min "
                f"**{max(ms) / min(ms):.4f}**, lead ran out on {late[lead]} of {n * calls} calls"
                for lead, ms in medians.items()]
@@ -79,7 +82,8 @@ def main() -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--placements", type=int, default=12)
     ap.add_argument("--calls", type=int, default=40)
-    ap.add_argument("--leads", default="50", help="comma-separated lead spins in us, each timed in turn")
+    ap.add_argument("--leads", default=f"{TimingCfg().lead_us:g}",
+                    help="comma-separated lead spins in us, each timed in turn (default: the harness's)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     dev = resolve(args.device)

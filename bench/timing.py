@@ -181,13 +181,26 @@ class Ctx:
             cfg.timing.budget_s = 2.0
             cfg.timing.min_calls = 5
             cfg.timing.warmup_s = 0.0
-        for key, value in [*self.sets(), *overrides.items()]:
+        for key, value in [*overrides.items(), *self.sets()]:
             OmegaConf.update(cfg, key, value, merge=False)
         return cfg
 
     def sets(self) -> list[tuple[str, Any]]:
-        """--set KEY=VALUE pairs (e.g. timing.lead_us=200), under every config of the run."""
-        return [(k, yaml.safe_load(v)) for k, _, v in (s.partition("=") for s in self.args.set)]
+        """--set KEY=VALUE pairs (e.g. timing.lead_us=200): over every config of the run, a
+        step's own settings included."""
+        out = []
+        for item in self.args.set:
+            key, eq, text = item.partition("=")
+            if not eq or not key:
+                raise SystemExit(f"error: --set {item}: expected KEY=VALUE")
+            value = yaml.safe_load(text)
+            if isinstance(value, str):   # YAML reads 1e3 as a string; Hydra, as a number
+                try:
+                    value = float(value)
+                except ValueError:
+                    pass
+            out.append((key, value))
+        return out
 
     def cli_overrides(self) -> list[str]:
         """The same settings, as Hydra overrides for `python -m harness.eval`."""

@@ -270,8 +270,7 @@ class LintCfg:
     timed_calls: int = 20
     jobs: int = 0                    # problems linted at once (timed requests still one at a
                                      # time); 0: 3 on a GPU, 1 on a CPU
-    ahead: int = 0                   # workers each of them starts ahead; 0: 3 on a GPU (a start
-                                     # takes ~9 s there, most lints 2-5 s), 1 on a CPU
+    ahead: int = 0                   # workers each of them starts ahead; 0: 2 on a GPU, 1 on a CPU
     check: CheckCfg = field(default_factory=CheckCfg)
     timing: TimingCfg = field(default_factory=TimingCfg)
     limits: LimitsCfg = field(default_factory=LimitsCfg)

@@ -174,7 +174,7 @@ def run(cfg: LintCfg) -> int:
         raise UserError(f"problems={cfg.problems}: no problem files found")
     env, device = device_env(dev.device, 1)
     jobs = max(1, min(len(files), cfg.jobs or (1 if dev.device == "cpu" else 3)))
-    depth = max(1, cfg.ahead or (1 if dev.device == "cpu" else 3))
+    depth = max(1, cfg.ahead or (1 if dev.device == "cpu" else 2))
     shared = Gate() if jobs > 1 else None
     todo: "queue.Queue[Path]" = queue.Queue()
     for f in files:

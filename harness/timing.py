@@ -1,7 +1,7 @@
 """Timing: the clock inside a worker, the statistics, and the side-by-side schedule.
 
 Workers time single calls (`Clock`): wait for the whole device, flush the cache, start, call,
-stop, wait for the whole device again. On a GPU the flush and a short spin (the lead) are still
+stop, wait for the whole device again. On a GPU the flush and a spin (the lead, 0.5 ms) are still
 running when the host launches the call, so the events time the device's work, not the host's
 launch path (which differs between the two workers: the candidate's is instrumented).
 The runner (`interleave`) asks the reference and the candidate for rounds in turn, so drift and
@@ -29,6 +29,7 @@ _cuda_sync = torch.cuda.synchronize
 _Event = torch.cuda.Event
 _event_record = torch.cuda.Event.record
 _event_elapsed = torch.cuda.Event.elapsed_time
+_event_query = torch.cuda.Event.query
 _cuda_spin = torch.cuda._sleep
 _SPIN_CYCLES_PER_US = 2000   # a 2 GHz SM clock: slower clocks only lengthen the lead
 
@@ -91,7 +92,7 @@ class Clock:
             _event_record(start)
             out = fn()
             _event_record(end)
-            self.late += bool(self.lead_cycles) and start.query()
+            self.late += bool(self.lead_cycles) and _event_query(start)
             self.sync()
             w1 = _perf_ns()
             return _event_elapsed(start, end), (w1 - w0) / 1e6, out
