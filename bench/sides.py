@@ -61,7 +61,7 @@ def side_by_side(problem: Path, cfg: EvalCfg, rounds: int, tmp: Path, profiled: 
             for name, w in order:
                 req = P.Time(t.round_calls * 4, (11, 12, 13, 14)[: t.rotate_sets], t.cache,
                              t.flush_bytes, t.lead_us, i == 0, t.warmup_calls, t.warmup_s, t.rotate_sets,
-                             graph=t.cuda_graph and device != "cpu")
+                             graph=t.cuda_graph and device != "cpu", poison=t.poison)
                 got_t = talk.ask(w, req, cfg.limits.step_s, "time", P.Timed)
                 times[name] += list(got_t.device_ms)
                 medians[name] = statistics.median(got_t.device_ms)

@@ -117,6 +117,9 @@ class TimingCfg:
     lead_us: float = 500.0           # GPU: spin this long before each timed call, so the host's
                                      # launch path (instrumented in the candidate) is not timed;
                                      # 50 us ran out under cuDNN's host path (bench/noise-h200.md)
+    poison: int = 1024               # GPU: each floating input holds NaN at this many fresh random
+                                     # places until the lead has run out, so work on a stream of
+                                     # its own that starts beside the lead reads them (0: off)
     bootstrap: int = 2000
     launch_bound_factor: float = 3.0
     cuda_graph: bool = False         # time graph replays of forward (launch-bound problems)

@@ -100,6 +100,9 @@ def finish(report: Finished, network: Sequence[str] = ()) -> list[Finding]:
                                               + ", ".join(network)))
     if report.tampered:
         out.append(Finding(TAMPERING, "replaced: " + ", ".join(report.tampered[:10])))
+    if report.inspected:
+        out.append(Finding(TAMPERING, "read the interpreter's frames or objects, where the "
+                                      "harness keeps its own state: " + "; ".join(report.inspected[:5])))
     if report.violations:
         out.append(Finding(SANDBOX_VIOLATION, "; ".join(report.violations[:5])))
     return out

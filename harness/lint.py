@@ -131,7 +131,7 @@ def lint_one(path: Path, cfg: LintCfg, device: str, w: WorkerProcess, gate: Opti
         probe = ask(P.Probe(7, t.cache, t.flush_bytes, cfg.check.roofline_probes),
                      max(cfg.limits.step_s, cfg.limits.probe_s), P.Probed)
         timed = ask(P.Time(cfg.timed_calls, (7,), t.cache, t.flush_bytes, t.lead_us, True,
-                               t.warmup_calls, t.warmup_s), cfg.limits.step_s, P.Timed)
+                               t.warmup_calls, t.warmup_s, poison=t.poison), cfg.limits.step_s, P.Timed)
         res.ref_ms = median(list(timed.device_ms))
         res.overhead_ms = probe.overhead_ms
         res.memory_mb = probe.peak_memory / 2**20

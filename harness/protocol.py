@@ -120,6 +120,7 @@ class Finished(Message):
     tampered: tuple[str, ...] = ()
     violations: tuple[str, ...] = ()
     ext_calls: int = 0
+    inspected: tuple[str, ...] = ()   # the solution's own reads of frames or of every object
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ class Time(Request):
     graph: bool = False
     variant: str = "eager"          # eager | compiled (the reference under torch.compile)
     compile_mode: str = "default"
+    poison: int = 0                 # NaN places per floating input during the lead (timing.Poison)
 
 
 @dataclass(frozen=True)

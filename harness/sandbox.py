@@ -1,8 +1,10 @@
 """Guards that live inside a worker process, set up before any solution code is imported.
 
 They cannot stop a determined native-code adversary; they make every Python-level trick
-visible: replaced functions (`tampered`), file and network access (`violations`), calls into the
-solution's own extension (`ext_calls`), threads and children left running (`threads`, `children`).
+visible: replaced functions (`tampered`), reads of the interpreter's frames or of every object
+(`inspected`: the harness's own state, such as its list of timed calls, lives there), file and
+network access (`violations`), calls into the solution's own extension (`ext_calls`), threads
+and children left running (`threads`, `children`).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import sys
 import threading
 import time
 import types
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Optional
 
 import torch
 import torch.utils.cpp_extension as cpp_extension
@@ -28,6 +30,16 @@ _EVENT_METHODS = ("record", "elapsed_time", "synchronize", "query")
 _NETWORK_EVENTS = ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg")
 _PATH_EVENTS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "shutil.rmtree", "os.chmod",
                 "os.truncate", "os.symlink", "os.link")
+# How Python code reaches frames or every object (PEP 578 events; a frame's f_locals and f_back
+# raise none, but a first frame comes only through these, and naming one takes its f_code).
+_INSPECT_EVENTS = ("sys._getframe", "sys._current_frames", "gc.get_objects", "gc.get_referrers",
+                   "gc.get_referents", "sys.settrace", "sys.setprofile", "sys._settraceallthreads",
+                   "sys._setprofileallthreads")
+_FRAME_ATTRS = ("f_code", "tb_frame", "gi_frame", "cr_frame", "ag_frame")   # object.__getattr__
+# Standard-library helpers that only hand frames to their caller: their caller is the reader.
+_FRAME_HELPERS = {("inspect", "currentframe"), ("inspect", "stack"), ("inspect", "trace"),
+                  ("inspect", "getouterframes"), ("inspect", "getinnerframes"),
+                  ("traceback", "walk_stack"), ("traceback", "walk_tb"), ("logging", "<lambda>")}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -107,12 +119,15 @@ class Guard:
     def __init__(self, harness_modules: Iterable[types.ModuleType] = ()):
         self._refs = _references(harness_modules)
         self.violations: list[str] = []
+        self.inspected: list[str] = []
         self.ext_calls = 0
         self.extensions: list[str] = []
         self._armed = False
         self._write_roots: tuple[str, ...] = ()
         self._forbidden: tuple[str, ...] = ()
         self._allowed_reads: tuple[str, ...] = ()
+        self._own_code: tuple[str, ...] = ()
+        self._in_hook: set[int] = set()
         sys.addaudithook(self._audit)  # cannot be removed, by us or by the solution
 
     # -- tampering ------------------------------------------------------------------------------
@@ -121,9 +136,12 @@ class Guard:
 
     # -- sandbox -----------------------------------------------------------------------------------
     def arm(self, write_roots: Iterable[str], forbidden: Iterable[str],
-            allowed_reads: Iterable[str] = ()) -> None:
-        """From here on, record network use, writes outside write_roots, reads under forbidden."""
+            allowed_reads: Iterable[str] = (), solution: str = "") -> None:
+        """From here on, record network use, writes outside write_roots, reads under forbidden,
+        and frames or objects read by code from the solution's folder or the write roots."""
         self._write_roots = tuple(os.path.abspath(p) for p in write_roots) + ("/dev/null", "/dev/shm")
+        self._own_code = tuple(os.path.abspath(p) for p in write_roots) + \
+            ((os.path.dirname(os.path.realpath(solution)),) if solution else ())
         self._forbidden = tuple(os.path.abspath(p) for p in forbidden if p)
         self._allowed_reads = tuple(os.path.abspath(p) for p in allowed_reads)
         self._armed = True
@@ -139,7 +157,15 @@ class Guard:
     def _audit(self, event: str, args: tuple) -> None:
         if not self._armed:
             return
-        if event == "open":
+        if event in _INSPECT_EVENTS or (event == "object.__getattr__" and args[1] in _FRAME_ATTRS):
+            me = threading.get_ident()
+            if me not in self._in_hook:   # the walk below raises these events itself
+                self._in_hook.add(me)
+                try:
+                    self._inspection(event if event != "object.__getattr__" else f"the {args[1]} attribute")
+                finally:
+                    self._in_hook.discard(me)
+        elif event == "open":
             path, mode, flags = args
             if not isinstance(path, (str, bytes)):
                 return
@@ -162,6 +188,17 @@ class Guard:
                     if not self._under(path, self._write_roots):
                         self._note(f"{event} {path}")
                     break
+
+    def _inspection(self, what: str) -> None:
+        """Noted when the code that asked (past the helpers that only pass frames on) is the
+        solution's own; torch, triton and logging read frames for their own reasons."""
+        f: Optional[types.FrameType] = sys._getframe(2)   # 0: here, 1: _audit, 2: the asker
+        while f is not None and (f.f_globals.get("__name__"), f.f_code.co_name) in _FRAME_HELPERS:
+            f = f.f_back
+        if f is not None and self._under(os.path.abspath(f.f_code.co_filename), self._own_code):
+            where = f"{what} at {os.path.basename(f.f_code.co_filename)}:{f.f_lineno}"
+            if len(self.inspected) < 10 and where not in self.inspected:
+                self.inspected.append(where)
 
     # -- calls into the solution's own extensions ------------------------------------------------
     def count_extension_calls(self) -> None:

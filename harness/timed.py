@@ -66,7 +66,7 @@ def run(talk: Talk, ref: WorkerProcess, cand: WorkerProcess, seeds: Seeds, new_s
         else:
             limit = lim.step_s
         req = P.Time(n, seeds.sets, t.cache, t.flush_bytes, t.lead_us, warmup, t.warmup_calls,
-                     t.warmup_s, t.rotate_sets, tuple(checks), graph, variant, t.compile_mode)
+                     t.warmup_s, t.rotate_sets, tuple(checks), graph, variant, t.compile_mode, t.poison)
         reply = talk.ask(workers[who], req, limit, stage, P.Timed)
         if who == "ref":
             talk.ref_s["round"] = max(talk.ref_s.get("round", 0.0), talk.last_s)

@@ -3,7 +3,10 @@
 Workers time single calls (`Clock`): wait for the whole device, flush the cache, start, call,
 stop, wait for the whole device again. On a GPU the flush and a spin (the lead, 0.5 ms) are still
 running when the host launches the call, so the events time the device's work, not the host's
-launch path (which differs between the two workers: the candidate's is instrumented).
+launch path (which differs between the two workers: the candidate's is instrumented). Work a
+forward puts on a stream of its own could start beside the lead, out of the timed window: the
+inputs hold NaN at fresh random places until the lead has run out (`Poison`), so such work reads
+them and fails the checked timed calls, while stream-ordered work reads the real values.
 The runner (`interleave`) asks the reference and the candidate for rounds in turn, so drift and
 noisy neighbours hit both alike, and stops when both medians are tight or the budget is spent.
 Statistics are distribution-free: order-statistic intervals for medians, a bootstrap for the
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import glob
 import math
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -49,6 +53,38 @@ def _largest_cpu_cache() -> int:
 # ------------------------------------------------------------------------------------------------
 # Inside a worker
 # ------------------------------------------------------------------------------------------------
+_NAN_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+class Poison:
+    """NaN at `places` fresh random places of each floating input, from `hide` until `show` puts
+    the values back: the clock hides them before its lead and shows them after it, on the
+    caller's stream, so only work that waits for that stream reads real inputs. Integer, bool
+    and fp8 tensors (no NaN fill there), empty and non-contiguous ones are left alone."""
+
+    def __init__(self, inputs: Sequence[Any], places: int):
+        self.flats = [t.view(-1) for t in inputs if isinstance(t, torch.Tensor) and
+                      t.dtype in _NAN_DTYPES and t.is_contiguous() and t.numel()] if places else []
+        self.places = places
+        self.saved: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        device = self.flats[0].device if self.flats else torch.device("cpu")
+        self.gen = torch.Generator(device=device)
+        self.gen.manual_seed(int.from_bytes(os.urandom(8), "little") >> 1)
+
+    def hide(self) -> None:
+        for flat in self.flats:
+            at = torch.randint(flat.numel(), (min(self.places, flat.numel()),), device=flat.device,
+                               generator=self.gen)
+            self.saved.append((flat, at, flat[at]))
+            flat.index_fill_(0, at, math.nan)
+
+    def show(self) -> None:
+        """Last hidden first: inputs that share storage get back what the first hide saw."""
+        while self.saved:
+            flat, at, values = self.saved.pop()
+            flat[at] = values
+
+
 class Clock:
     """Times one call at a time on one device; cuda: events plus a device-wide sync."""
 
@@ -81,15 +117,21 @@ class Clock:
         if self.flush_buf is not None:
             self.flush_buf.fill_(1)  # a write: evicts dirty lines and clean ones alike
 
-    def time_call(self, fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    def time_call(self, fn: Callable[[], Any], poison: Optional[Poison] = None) -> tuple[float, float, Any]:
         """(device ms, synced wall ms, result) of one call. Without a lead, the device is idle
-        when timing starts, so the host's launch path counts (the empty-forward floor)."""
+        when timing starts, so the host's launch path counts (the empty-forward floor).
+        `poison`: the inputs `fn` reads, hidden while the lead runs."""
         if self.cuda:
             start, end = _Event(enable_timing=True), _Event(enable_timing=True)
             self.sync()
+            poison = poison if self.lead_cycles else None
+            if poison is not None:
+                poison.hide()
             self.flush()
             if self.lead_cycles:
                 _cuda_spin(self.lead_cycles)
+                if poison is not None:
+                    poison.show()
             else:
                 self.sync()
             w0 = _perf_ns()

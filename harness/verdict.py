@@ -41,7 +41,8 @@ FLAG_DOCS = {
     INPUT_MUTATED: "forward changed its inputs in place, or returned an output that aliases one",
     NOT_A_TENSOR: "an output was not a plain torch.Tensor (subclass, wrapper, lazy tensor)",
     TAMPERING: "the solution replaced a function the harness relies on (timers, sync, "
-               "comparisons, input generation) or reported times its wall clock contradicts",
+               "comparisons, input generation), read the harness's own state through the "
+               "interpreter's frames or objects, or reported times its wall clock contradicts",
     WEAK_PROBLEM: "the reference output barely depends on the input: a constant or zeros "
                   "output, or an input returned unchanged, would pass, so a pass means little",
     BEYOND_ROOFLINE: "the candidate ran faster than the bytes it must move and the FLOPs it "
@@ -165,7 +166,9 @@ class Verdict:
             raise ValueError(f"unknown flag {name!r}")
         if name not in self.flags:
             self.flags.append(name)
-        self.details.setdefault(name, why)
+        said = self.details.setdefault(name, why)
+        if why not in said:   # raised again for another reason: both are the evidence
+            self.details[name] = f"{said}; {why}"
 
     def note(self, findings: Any) -> None:
         """Apply the judge's findings (judge.Finding: a name and why), each as flag or caveat."""

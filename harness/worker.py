@@ -174,6 +174,7 @@ class WorkerState:
         self.problem: Any = None
         self.device = torch.device("cpu")
         self.sets: list[list[Any]] = []
+        self.poisons: list[timing.Poison] = []   # one per set: hidden during each timed call's lead
         self.clock: Optional[timing.Clock] = None
         self.calls: dict[tuple, Callable[[], Any]] = {}
         self.compiled: Optional[Callable] = None
@@ -214,7 +215,7 @@ class WorkerState:
             self.solution = msg.solution
             self.guard.count_extension_calls()
             self.launches.install(msg.solution)
-            self.guard.arm(msg.write_roots, msg.forbidden, msg.allowed_reads)
+            self.guard.arm(msg.write_roots, msg.forbidden, msg.allowed_reads, msg.solution)
             try:
                 mod = load_module(msg.solution, "solution")
             except BaseException as e:
@@ -283,7 +284,8 @@ class WorkerState:
             self.clock = timing.Clock(self.device, msg.cache, msg.flush_bytes, msg.lead_us)
             nsets = msg.rotate_sets if msg.cache == "rotate" else 1
             self.sets = [self._inputs(s) for s in msg.set_seeds[:nsets]]
-        clock = self.clock
+            self.poisons = [timing.Poison(s, msg.poison) for s in self.sets]
+        clock, poisons = self.clock, self.poisons
         n = msg.n
         check_at = dict(zip(random.Random(msg.check_seeds[0] if msg.check_seeds else 0)
                             .sample(range(n), min(len(msg.check_seeds), n)), msg.check_seeds))
@@ -295,13 +297,13 @@ class WorkerState:
             if msg.warmup:
                 t_end = time.monotonic() + msg.warmup_s
                 for i in range(msg.warmup_calls):
-                    clock.time_call(calls[i % len(calls)])
+                    clock.time_call(calls[i % len(calls)], poisons[i % len(calls)])
                 while time.monotonic() < t_end:
-                    clock.time_call(calls[0])
+                    clock.time_call(calls[0], poisons[0])
             for i in range(n):
                 if i in check_at:   # new values into the same storage: caches keyed on it go stale
                     self._refill(self.sets[i % len(self.sets)], check_at[i])
-                d, w, out = clock.time_call(calls[i % len(calls)])
+                d, w, out = clock.time_call(calls[i % len(calls)], poisons[i % len(calls)])
                 dev_ms.append(d)
                 wall_ms.append(w)
                 if i in check_at:   # a candidate's are shared later, outside the round (P.Timed)
@@ -389,7 +391,8 @@ class WorkerState:
     def reset(self, msg: P.Reset) -> P.Done:
         self.kept.clear()
         self.remake.clear()
-        self.sets, self.calls, self.clock, self.last_inputs, self.pending = [], {}, None, None, []
+        self.sets, self.poisons, self.calls, self.clock, self.last_inputs, self.pending = \
+            [], [], {}, None, None, []
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
             torch.cuda.empty_cache()
@@ -397,7 +400,7 @@ class WorkerState:
 
     def finish(self, msg: P.Finish) -> P.Finished:
         return P.Finished(tuple(self.guard.tampered()), tuple(self.guard.violations),
-                          self.guard.ext_calls)
+                          self.guard.ext_calls, tuple(self.guard.inspected))
 
     # -- helpers -------------------------------------------------------------------------------
     def _inputs(self, seed: int) -> list[Any]:

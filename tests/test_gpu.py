@@ -36,6 +36,16 @@ def test_side_stream_is_flagged(cache_dir, gpu):
     assert "unsynced_work" in v.flags, (v.outcome, v.message, v.details)
 
 
+def test_side_stream_only_in_timed_calls_reads_the_leads_poison(cache_dir, gpu):
+    """Stream-ordered in trials, beside the lead in timed calls: the poison is what catches it
+    (without it the same solution is ok and fast, so the test cannot pass for another reason)."""
+    sol, mm = ROOT / "solutions/adversarial/side_stream_timed_cuda.py", ROOT / "problems/level1/matmul_square.py"
+    v = evaluate(mm, sol, make_cfg(cache_dir, "cuda"), gpu)
+    assert v.outcome is Outcome.INCORRECT and "timed call" in v.message, (v.outcome, v.message)
+    off = evaluate(mm, sol, make_cfg(cache_dir, "cuda", **{"timing.poison": 0}), gpu)
+    assert off.outcome is Outcome.OK and off.timing.speedup > 1.2, (off.outcome, off.message, off.timing)
+
+
 def test_pytorch_only_is_flagged_on_gpu(cache_dir, gpu):
     v = evaluate(RELU, ROOT / "solutions/adversarial/torch_only.py", make_cfg(cache_dir, "cuda"), gpu)
     assert v.outcome is Outcome.OK and "no_custom_kernel" in v.flags

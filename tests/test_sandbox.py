@@ -69,6 +69,34 @@ def _tar(name: str) -> torch.Tensor:
     return torch.frombuffer(bytearray(buf.getvalue()), dtype=torch.uint8)
 
 
+def test_guard_names_the_solutions_own_reads_of_frames_and_objects_only(tmp_path):
+    """Real audit hooks in a fresh interpreter: the solution's frame reads are noted with their
+    line, through inspect too; logging's, traceback's and torch's own frame reads are not."""
+    (tmp_path / "sol.py").write_text(
+        "import gc, inspect, logging, sys, traceback\n"
+        "def frames():\n"
+        "    sys._getframe(1)\n"                                  # line 3
+        "    inspect.currentframe()\n"                            # line 4
+        "    gc.get_referrers(frames)\n"                          # line 5
+        "def honest():\n"
+        "    logging.getLogger('x').warning('fine')\n"
+        "    try:\n"
+        "        1 / 0\n"
+        "    except ZeroDivisionError:\n"
+        "        traceback.format_exc()\n"
+        "    import torch; torch.compiler.is_compiling()\n")
+    code = (f"import json, sys; from harness.sandbox import Guard; from harness.problem import load_module\n"
+            f"g = Guard(); g.arm([{str(tmp_path)!r}], [], solution={str(tmp_path / 'sol.py')!r})\n"
+            f"m = load_module({str(tmp_path / 'sol.py')!r}, 'solution')\n"
+            f"m.honest(); print(json.dumps(g.inspected)); m.frames(); print(json.dumps(g.inspected))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0, run.stderr
+    honest, cheat = (json.loads(line) for line in run.stdout.splitlines()[-2:])
+    assert honest == []
+    assert cheat == ["sys._getframe at sol.py:3", "sys._getframe at sol.py:4", "gc.get_referrers at sol.py:5"]
+
+
 def test_unpack_keeps_a_hostile_tar_inside_its_folder(tmp_path):
     """A builder ran solution code: what it sends back is unpacked by tarfile's data filter."""
     (tmp_path / "in").mkdir()

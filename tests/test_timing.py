@@ -8,7 +8,9 @@ import pytest
 
 from harness.case import evaluate
 from harness.protocol import Timed
-from harness.timing import Schedule, interleave, median, median_ci, ratio_ci, rel_ci_width
+import torch
+
+from harness.timing import Poison, Schedule, interleave, median, median_ci, ratio_ci, rel_ci_width
 
 from conftest import EXAMPLES, SMALL, make_cfg
 
@@ -63,6 +65,36 @@ def test_ratio_ci_keeps_its_coverage_over_three_rounds():
 def test_ratio_ci_takes_rounds_of_different_lengths():
     lo, hi = ratio_ci([[1.0, 1.1, 0.9], [1.0]], [[0.5, 0.55], [0.5, 0.45, 0.5]])
     assert 1.5 <= lo <= hi <= 2.5
+
+
+def test_poison_hides_fresh_places_of_floating_inputs_and_shows_them_back_exactly():
+    x, y = torch.randn(64, 64), torch.randn(1000).to(torch.bfloat16)
+    idx, view = torch.arange(10), torch.randn(8, 8).t()   # integers and a strided view: left alone
+    inputs = [x, y, idx, view, 3.0, torch.empty(0)]
+    before = [t.clone() if isinstance(t, torch.Tensor) else t for t in inputs]
+    p = Poison(inputs, 100)
+    hidden = []
+    for _ in range(3):
+        p.hide()
+        assert 1 <= int(x.isnan().sum()) <= 100 and 1 <= int(y.isnan().sum()) <= 100
+        hidden.append(x.isnan().nonzero().flatten().tolist())
+        assert torch.equal(idx, before[2]) and torch.equal(view, before[3])
+        p.show()
+        for t, b in zip(inputs, before):
+            if isinstance(t, torch.Tensor):
+                assert torch.equal(t, b)   # bit for bit, NaN nowhere
+    assert hidden[0] != hidden[1] != hidden[2]   # fresh places on every call
+    assert Poison(inputs, 0).flats == []
+
+
+def test_poison_gives_back_inputs_that_share_storage():
+    x = torch.randn(50)
+    before = x.clone()
+    p = Poison([x, x, x[:10]], 40)   # the same storage three times, hidden one after another
+    p.hide()
+    assert x.isnan().any()
+    p.show()
+    assert torch.equal(x, before)
 
 
 def _fake_round(times: dict[str, float], noise: float, log: list):
