@@ -67,14 +67,16 @@ class Poison:
                       t.dtype in _NAN_DTYPES and t.is_contiguous() and t.numel()] if places else []
         self.places = places
         self.saved: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-        device = self.flats[0].device if self.flats else torch.device("cpu")
-        self.gen = torch.Generator(device=device)
-        self.gen.manual_seed(int.from_bytes(os.urandom(8), "little") >> 1)
+        self.gens: dict[torch.device, torch.Generator] = {}   # one per device the inputs are on
+        for flat in self.flats:
+            if flat.device not in self.gens:
+                self.gens[flat.device] = torch.Generator(device=flat.device)
+                self.gens[flat.device].manual_seed(int.from_bytes(os.urandom(8), "little") >> 1)
 
     def hide(self) -> None:
         for flat in self.flats:
             at = torch.randint(flat.numel(), (min(self.places, flat.numel()),), device=flat.device,
-                               generator=self.gen)
+                               generator=self.gens[flat.device])
             self.saved.append((flat, at, flat[at]))
             flat.index_fill_(0, at, math.nan)
 
