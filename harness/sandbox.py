@@ -30,16 +30,20 @@ _EVENT_METHODS = ("record", "elapsed_time", "synchronize", "query")
 _NETWORK_EVENTS = ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg")
 _PATH_EVENTS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "shutil.rmtree", "os.chmod",
                 "os.truncate", "os.symlink", "os.link")
-# How Python code reaches frames or every object (PEP 578 events; a frame's f_locals and f_back
-# raise none, but a first frame comes only through these, and naming one takes its f_code).
-_INSPECT_EVENTS = ("sys._getframe", "sys._current_frames", "gc.get_objects", "gc.get_referrers",
-                   "gc.get_referents", "sys.settrace", "sys.setprofile", "sys._settraceallthreads",
-                   "sys._setprofileallthreads")
-_FRAME_ATTRS = ("f_code", "tb_frame", "gi_frame", "cr_frame", "ag_frame")   # object.__getattr__
-# Standard-library helpers that only hand frames to their caller: their caller is the reader.
-_FRAME_HELPERS = {("inspect", "currentframe"), ("inspect", "stack"), ("inspect", "trace"),
-                  ("inspect", "getouterframes"), ("inspect", "getinnerframes"),
-                  ("traceback", "walk_stack"), ("traceback", "walk_tb"), ("logging", "<lambda>")}
+# How Python code reaches frames or every object (PEP 578 events): a first frame comes only
+# through these (a frame's f_back and f_locals raise none), or through the C API by ctypes.
+_INSPECT_EVENTS = frozenset(("sys._getframe", "sys._current_frames", "gc.get_objects",
+                             "gc.get_referrers", "gc.get_referents", "sys.settrace", "sys.setprofile",
+                             "sys._settraceallthreads", "sys._setprofileallthreads"))
+_FRAME_ATTRS = frozenset(("f_code", "tb_frame", "gi_frame", "cr_frame", "ag_frame"))   # object.__getattr__
+# Standard-library helpers that only hand frames (ctypes: C functions) on: their caller is the reader.
+_FRAME_HELPERS = frozenset((("inspect", "currentframe"), ("inspect", "stack"), ("inspect", "trace"),
+                            ("inspect", "getouterframes"), ("inspect", "getinnerframes"),
+                            ("traceback", "walk_stack"), ("traceback", "walk_tb"),
+                            ("logging", "<lambda>"), ("ctypes", "__getattr__"),
+                            ("ctypes", "__getitem__")))
+# Taken at import, before any solution code runs: what the guard itself calls.
+_getframe, _abspath, _realpath, _basename = sys._getframe, os.path.abspath, os.path.realpath, os.path.basename
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -127,6 +131,10 @@ class Guard:
         self._forbidden: tuple[str, ...] = ()
         self._allowed_reads: tuple[str, ...] = ()
         self._own_code: tuple[str, ...] = ()
+        self._not_own: tuple[str, ...] = ()
+        self._own_cache: dict[types.CodeType, bool] = {}
+        # Held here: the module's names can be rebound by the code being watched.
+        self._events, self._frame_attrs, self._helpers = _INSPECT_EVENTS, _FRAME_ATTRS, _FRAME_HELPERS
         self._in_hook: set[int] = set()
         sys.addaudithook(self._audit)  # cannot be removed, by us or by the solution
 
@@ -136,14 +144,17 @@ class Guard:
 
     # -- sandbox -----------------------------------------------------------------------------------
     def arm(self, write_roots: Iterable[str], forbidden: Iterable[str],
-            allowed_reads: Iterable[str] = (), solution: str = "") -> None:
+            allowed_reads: Iterable[str] = (), solution: str = "", problem: str = "") -> None:
         """From here on, record network use, writes outside write_roots, reads under forbidden,
-        and frames or objects read by code from the solution's folder or the write roots."""
-        self._write_roots = tuple(os.path.abspath(p) for p in write_roots) + ("/dev/null", "/dev/shm")
-        self._own_code = tuple(os.path.abspath(p) for p in write_roots) + \
-            ((os.path.dirname(os.path.realpath(solution)),) if solution else ())
-        self._forbidden = tuple(os.path.abspath(p) for p in forbidden if p)
-        self._allowed_reads = tuple(os.path.abspath(p) for p in allowed_reads)
+        and frames or objects read by the solution's own code: its file, or Python it wrote
+        under write_roots (not the problem's file, nor the code Triton and inductor generate)."""
+        self._write_roots = tuple(_abspath(p) for p in write_roots) + ("/dev/null", "/dev/shm")
+        self._own_code = tuple(_abspath(p) for p in write_roots) + \
+            ((_realpath(solution),) if solution else ())
+        self._not_own = tuple(_realpath(p) for p in (problem, os.environ.get("TRITON_CACHE_DIR", ""),
+                                                     os.environ.get("TORCHINDUCTOR_CACHE_DIR", "")) if p)
+        self._forbidden = tuple(_abspath(p) for p in forbidden if p)
+        self._allowed_reads = tuple(_abspath(p) for p in allowed_reads)
         self._armed = True
 
     @staticmethod
@@ -157,19 +168,23 @@ class Guard:
     def _audit(self, event: str, args: tuple) -> None:
         if not self._armed:
             return
-        if event in _INSPECT_EVENTS or (event == "object.__getattr__" and args[1] in _FRAME_ATTRS):
+        if event in self._events or (event == "object.__getattr__" and args[1] in self._frame_attrs) or \
+                (event == "ctypes.dlsym" and str(args[1]).lstrip("_").startswith("Py")):
             me = threading.get_ident()
             if me not in self._in_hook:   # the walk below raises these events itself
                 self._in_hook.add(me)
                 try:
-                    self._inspection(event if event != "object.__getattr__" else f"the {args[1]} attribute")
+                    self._inspection(f"the {args[1]} attribute" if event == "object.__getattr__" else
+                                     f"ctypes for {args[1]}" if event == "ctypes.dlsym" else event)
+                except Exception:   # a hook that raises would break the caller, honest or not
+                    pass
                 finally:
                     self._in_hook.discard(me)
         elif event == "open":
             path, mode, flags = args
             if not isinstance(path, (str, bytes)):
                 return
-            path = os.path.abspath(os.fsdecode(path))
+            path = _abspath(os.fsdecode(path))
             writing = bool(mode and any(c in mode for c in "wax+")) or bool((flags or 0) & _WRITE_FLAGS)
             if writing and not self._under(path, self._write_roots):
                 self._note(f"write {path}")
@@ -184,21 +199,32 @@ class Guard:
         elif event in _PATH_EVENTS:
             for p in args:
                 if isinstance(p, (str, bytes)):
-                    path = os.path.abspath(os.fsdecode(p))
+                    path = _abspath(os.fsdecode(p))
                     if not self._under(path, self._write_roots):
                         self._note(f"{event} {path}")
                     break
 
     def _inspection(self, what: str) -> None:
         """Noted when the code that asked (past the helpers that only pass frames on) is the
-        solution's own; torch, triton and logging read frames for their own reasons."""
-        f: Optional[types.FrameType] = sys._getframe(2)   # 0: here, 1: _audit, 2: the asker
-        while f is not None and (f.f_globals.get("__name__"), f.f_code.co_name) in _FRAME_HELPERS:
+        solution's own; torch, triton and logging read frames for their own reasons. Only the
+        asker counts, so a solution that routes the read through a library escapes it: this
+        catches the plain reads, the runner's own checks bound the rest."""
+        f: Optional[types.FrameType] = _getframe(2)   # 0: here, 1: _audit, 2: the asker
+        while f is not None and (f.f_globals.get("__name__"), f.f_code.co_name) in self._helpers:
             f = f.f_back
-        if f is not None and self._under(os.path.abspath(f.f_code.co_filename), self._own_code):
-            where = f"{what} at {os.path.basename(f.f_code.co_filename)}:{f.f_lineno}"
+        if f is not None and self._own(f.f_code):
+            where = f"{what} at {_basename(f.f_code.co_filename)}:{f.f_lineno}"
             if len(self.inspected) < 10 and where not in self.inspected:
                 self.inspected.append(where)
+
+    def _own(self, code: types.CodeType) -> bool:
+        known = self._own_cache.get(code)
+        if known is None:
+            path = _abspath(code.co_filename)
+            known = self._own_cache[code] = self._under(path, self._own_code) and \
+                not self._under(path, self._not_own) and \
+                not any(part.startswith("torchinductor_") for part in path.split(os.sep))
+        return known
 
     # -- calls into the solution's own extensions ------------------------------------------------
     def count_extension_calls(self) -> None:

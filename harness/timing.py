@@ -53,38 +53,63 @@ def _largest_cpu_cache() -> int:
 # ------------------------------------------------------------------------------------------------
 # Inside a worker
 # ------------------------------------------------------------------------------------------------
-_NAN_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_NAN_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64,
+               torch.complex128)
+# Taken at import, as the clock's own calls are: a solution that patches them cannot turn the
+# poison off (these module-level names are tamper-checked).
+_randint, _unravel = torch.randint, torch.unravel_index
+_view, _is_contiguous = torch.Tensor.view, torch.Tensor.is_contiguous
+_index, _index_put = torch.Tensor.__getitem__, torch.Tensor.index_put_
+
+
+def _floating(x: Any, out: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The inputs' tensors that can hold NaN, in lists and tuples too; a tensor with a zero
+    stride (expanded: one element seen at many places) is left alone, as empty ones are."""
+    if isinstance(x, torch.Tensor):
+        if x.dtype in _NAN_DTYPES and x.numel() and all(st or n == 1 for st, n in zip(x.stride(), x.shape)):
+            out.append(x)
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            _floating(v, out)
+    return out
 
 
 class Poison:
     """NaN at `places` fresh random places of each floating input, from `hide` until `show` puts
     the values back: the clock hides them before its lead and shows them after it, on the
-    caller's stream, so only work that waits for that stream reads real inputs. Integer, bool
-    and fp8 tensors (no NaN fill there), empty and non-contiguous ones are left alone."""
+    caller's stream, so only work that waits for that stream reads real inputs. Views are
+    taken at each hide, so an input whose storage was swapped is poisoned where it now lives.
+    Integer, bool and fp8 tensors (no NaN there), empty and expanded ones are left alone."""
 
     def __init__(self, inputs: Sequence[Any], places: int):
-        self.flats = [t.view(-1) for t in inputs if isinstance(t, torch.Tensor) and
-                      t.dtype in _NAN_DTYPES and t.is_contiguous() and t.numel()] if places else []
+        self.tensors = _floating(list(inputs), []) if places else []
         self.places = places
-        self.saved: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self.saved: list[tuple[torch.Tensor, tuple[torch.Tensor, ...], torch.Tensor]] = []
         self.gens: dict[torch.device, torch.Generator] = {}   # one per device the inputs are on
-        for flat in self.flats:
-            if flat.device not in self.gens:
-                self.gens[flat.device] = torch.Generator(device=flat.device)
-                self.gens[flat.device].manual_seed(int.from_bytes(os.urandom(8), "little") >> 1)
+        self.nans: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
+        for t in self.tensors:
+            if t.device not in self.gens:
+                self.gens[t.device] = torch.Generator(device=t.device)
+                self.gens[t.device].manual_seed(int.from_bytes(os.urandom(8), "little") >> 1)
+            self.nans.setdefault((t.dtype, t.device), torch.full((), math.nan, dtype=t.dtype, device=t.device))
 
     def hide(self) -> None:
-        for flat in self.flats:
-            at = torch.randint(flat.numel(), (min(self.places, flat.numel()),), device=flat.device,
-                               generator=self.gens[flat.device])
-            self.saved.append((flat, at, flat[at]))
-            flat.index_fill_(0, at, math.nan)
+        for t in self.tensors:
+            n = t.numel()
+            at = _randint(n, (min(self.places, n),), device=t.device, generator=self.gens[t.device])
+            where: tuple[torch.Tensor, ...]
+            if _is_contiguous(t):
+                t, where = _view(t, -1), (at,)
+            else:   # strided (transposed, channels-last): the same places by their indices
+                where = _unravel(at, t.shape)
+            self.saved.append((t, where, _index(t, where)))
+            _index_put(t, where, self.nans[(t.dtype, t.device)])
 
     def show(self) -> None:
         """Last hidden first: inputs that share storage get back what the first hide saw."""
         while self.saved:
-            flat, at, values = self.saved.pop()
-            flat[at] = values
+            t, where, values = self.saved.pop()
+            _index_put(t, where, values)
 
 
 class Clock:
@@ -128,7 +153,11 @@ class Clock:
             self.sync()
             poison = poison if self.lead_cycles else None
             if poison is not None:
-                poison.hide()
+                try:
+                    poison.hide()
+                except BaseException:
+                    poison.show()   # what was hidden before the failure goes back first
+                    raise
             self.flush()
             if self.lead_cycles:
                 _cuda_spin(self.lead_cycles)

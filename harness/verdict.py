@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -68,6 +69,11 @@ CAVEAT_DOCS = {
                    "is wider than the target",
 }
 ALL_CAVEATS = tuple(CAVEAT_DOCS)
+
+
+def _gist(why: str) -> str:
+    """A finding's reason less which trial saw it: the same reason from six trials is one."""
+    return re.sub(r"\btrial \d+\b", "trial", why)
 
 
 @dataclass
@@ -167,7 +173,7 @@ class Verdict:
         if name not in self.flags:
             self.flags.append(name)
         said = self.details.setdefault(name, why)
-        if why not in said:   # raised again for another reason: both are the evidence
+        if _gist(why) not in _gist(said):   # raised again for another reason: both are evidence
             self.details[name] = f"{said}; {why}"
 
     def note(self, findings: Any) -> None:

@@ -215,7 +215,7 @@ class WorkerState:
             self.solution = msg.solution
             self.guard.count_extension_calls()
             self.launches.install(msg.solution)
-            self.guard.arm(msg.write_roots, msg.forbidden, msg.allowed_reads, msg.solution)
+            self.guard.arm(msg.write_roots, msg.forbidden, msg.allowed_reads, msg.solution, msg.problem)
             try:
                 mod = load_module(msg.solution, "solution")
             except BaseException as e:

@@ -71,13 +71,15 @@ def _tar(name: str) -> torch.Tensor:
 
 def test_guard_names_the_solutions_own_reads_of_frames_and_objects_only(tmp_path):
     """Real audit hooks in a fresh interpreter: the solution's frame reads are noted with their
-    line, through inspect too; logging's, traceback's and torch's own frame reads are not."""
+    line, through inspect and ctypes too, and with the guard's own module names rebound;
+    logging's, traceback's, torch's and the problem file's own frame reads are not."""
     (tmp_path / "sol.py").write_text(
-        "import gc, inspect, logging, sys, traceback\n"
+        "import ctypes, gc, inspect, logging, sys, traceback\n"
         "def frames():\n"
         "    sys._getframe(1)\n"                                  # line 3
         "    inspect.currentframe()\n"                            # line 4
         "    gc.get_referrers(frames)\n"                          # line 5
+        "    ctypes.pythonapi.PyEval_GetFrame\n"                  # line 6
         "def honest():\n"
         "    logging.getLogger('x').warning('fine')\n"
         "    try:\n"
@@ -85,16 +87,21 @@ def test_guard_names_the_solutions_own_reads_of_frames_and_objects_only(tmp_path
         "    except ZeroDivisionError:\n"
         "        traceback.format_exc()\n"
         "    import torch; torch.compiler.is_compiling()\n")
-    code = (f"import json, sys; from harness.sandbox import Guard; from harness.problem import load_module\n"
-            f"g = Guard(); g.arm([{str(tmp_path)!r}], [], solution={str(tmp_path / 'sol.py')!r})\n"
-            f"m = load_module({str(tmp_path / 'sol.py')!r}, 'solution')\n"
-            f"m.honest(); print(json.dumps(g.inspected)); m.frames(); print(json.dumps(g.inspected))")
+    (tmp_path / "problem.py").write_text("import sys\ndef get_inputs():\n    return [sys._getframe(0)]\n")
+    sol, prob = tmp_path / "sol.py", tmp_path / "problem.py"
+    code = (f"import json, sys; from harness import sandbox; from harness.problem import load_module\n"
+            f"g = sandbox.Guard(); g.arm([{str(tmp_path)!r}], [], solution={str(sol)!r}, problem={str(prob)!r})\n"
+            f"m = load_module({str(sol)!r}, 'solution'); load_module({str(prob)!r}, 'problem').get_inputs()\n"
+            f"m.honest(); print(json.dumps(g.inspected))\n"
+            f"sandbox._INSPECT_EVENTS = frozenset(); sandbox._FRAME_HELPERS = frozenset()\n"
+            f"m.frames(); print(json.dumps(g.inspected))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert run.returncode == 0, run.stderr
     honest, cheat = (json.loads(line) for line in run.stdout.splitlines()[-2:])
     assert honest == []
-    assert cheat == ["sys._getframe at sol.py:3", "sys._getframe at sol.py:4", "gc.get_referrers at sol.py:5"]
+    assert cheat == ["sys._getframe at sol.py:3", "sys._getframe at sol.py:4", "gc.get_referrers at sol.py:5",
+                     "ctypes for PyEval_GetFrame at sol.py:6"]
 
 
 def test_unpack_keeps_a_hostile_tar_inside_its_folder(tmp_path):

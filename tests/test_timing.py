@@ -69,22 +69,35 @@ def test_ratio_ci_takes_rounds_of_different_lengths():
 
 def test_poison_hides_fresh_places_of_floating_inputs_and_shows_them_back_exactly():
     x, y = torch.randn(64, 64), torch.randn(1000).to(torch.bfloat16)
-    idx, view = torch.arange(10), torch.randn(8, 8).t()   # integers and a strided view: left alone
-    inputs = [x, y, idx, view, 3.0, torch.empty(0)]
-    before = [t.clone() if isinstance(t, torch.Tensor) else t for t in inputs]
+    strided, nested, z = torch.randn(40, 30).t(), [torch.randn(20, 20)], torch.randn(50, dtype=torch.complex64)
+    idx, expanded = torch.arange(10), torch.randn(1, 8).expand(8, 8)   # integers, one element at many places
+    inputs = [x, y, strided, nested, z, idx, expanded, 3.0, torch.empty(0)]
+    floating = [x, y, strided, nested[0], z]
+    before = [t.clone() for t in floating + [idx, expanded]]
     p = Poison(inputs, 100)
     hidden = []
     for _ in range(3):
         p.hide()
-        assert 1 <= int(x.isnan().sum()) <= 100 and 1 <= int(y.isnan().sum()) <= 100
+        for t in floating:
+            assert 1 <= int(t.isnan().sum()) <= 100, t.shape
         hidden.append(x.isnan().nonzero().flatten().tolist())
-        assert torch.equal(idx, before[2]) and torch.equal(view, before[3])
+        assert torch.equal(idx, before[5]) and torch.equal(expanded, before[6])
         p.show()
-        for t, b in zip(inputs, before):
-            if isinstance(t, torch.Tensor):
-                assert torch.equal(t, b)   # bit for bit, NaN nowhere
+        for t, b in zip(floating + [idx, expanded], before):
+            assert torch.equal(t, b)   # bit for bit, NaN nowhere
     assert hidden[0] != hidden[1] != hidden[2]   # fresh places on every call
-    assert Poison(inputs, 0).flats == []
+    assert Poison(inputs, 0).tensors == []
+
+
+def test_poison_follows_an_input_whose_storage_was_swapped():
+    x = torch.randn(100)
+    p = Poison([x], 30)
+    x.set_(torch.randn(100))   # what a forward could do to keep the poison out of what it reads
+    kept = x.clone()
+    p.hide()
+    assert x.isnan().any()
+    p.show()
+    assert torch.equal(x, kept)
 
 
 def test_poison_gives_back_inputs_that_share_storage():

@@ -17,6 +17,15 @@ def test_caveats_never_void_a_win_flags_do():
     assert not v.win
 
 
+def test_a_flag_keeps_each_reason_once_whichever_trial_saw_it():
+    v = Verdict("p.py", "s.py", Outcome.OK)
+    for n in (1, 2, 3):
+        v.flag(TAMPERING, f"trial {n}: the inputs the candidate saw differ")
+    v.flag(TAMPERING, "read the interpreter's frames")
+    assert v.flags == [TAMPERING]
+    assert v.details[TAMPERING] == "trial 1: the inputs the candidate saw differ; read the interpreter's frames"
+
+
 def test_old_launch_bound_flag_reads_as_a_caveat():
     d = Verdict("p.py", "s.py", Outcome.OK).to_dict()
     d["flags"] = [LAUNCH_BOUND]
