@@ -62,16 +62,10 @@ _view, _is_contiguous = torch.Tensor.view, torch.Tensor.is_contiguous
 _index, _index_put = torch.Tensor.__getitem__, torch.Tensor.index_put_
 
 
-def _floating(x: Any, out: list[torch.Tensor]) -> list[torch.Tensor]:
-    """The inputs' tensors that can hold NaN, in lists and tuples too; a tensor with a zero
-    stride (expanded: one element seen at many places) is left alone, as empty ones are."""
-    if isinstance(x, torch.Tensor):
-        if x.dtype in _NAN_DTYPES and x.numel() and all(st or n == 1 for st, n in zip(x.stride(), x.shape)):
-            out.append(x)
-    elif isinstance(x, (list, tuple)):
-        for v in x:
-            _floating(v, out)
-    return out
+def _can_hold_nan(t: torch.Tensor) -> bool:
+    """A dtype with NaN, some elements, and no zero stride (expanded: one element seen at many
+    places)."""
+    return t.dtype in _NAN_DTYPES and t.numel() > 0 and all(st or n == 1 for st, n in zip(t.stride(), t.shape))
 
 
 class Poison:
@@ -81,8 +75,9 @@ class Poison:
     taken at each hide, so an input whose storage was swapped is poisoned where it now lives.
     Integer, bool and fp8 tensors (no NaN there), empty and expanded ones are left alone."""
 
-    def __init__(self, inputs: Sequence[Any], places: int):
-        self.tensors = _floating(list(inputs), []) if places else []
+    def __init__(self, tensors: Sequence[torch.Tensor], places: int):
+        """`tensors`: every tensor among a call's inputs (the worker's `_tensors`)."""
+        self.tensors = [t for t in tensors if _can_hold_nan(t)] if places else []
         self.places = places
         self.saved: list[tuple[torch.Tensor, tuple[torch.Tensor, ...], torch.Tensor]] = []
         self.gens: dict[torch.device, torch.Generator] = {}   # one per device the inputs are on
@@ -91,7 +86,8 @@ class Poison:
             if t.device not in self.gens:
                 self.gens[t.device] = torch.Generator(device=t.device)
                 self.gens[t.device].manual_seed(int.from_bytes(os.urandom(8), "little") >> 1)
-            self.nans.setdefault((t.dtype, t.device), torch.full((), math.nan, dtype=t.dtype, device=t.device))
+            if (t.dtype, t.device) not in self.nans:
+                self.nans[(t.dtype, t.device)] = torch.full((), math.nan, dtype=t.dtype, device=t.device)
 
     def hide(self) -> None:
         for t in self.tensors:

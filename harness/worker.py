@@ -284,7 +284,7 @@ class WorkerState:
             self.clock = timing.Clock(self.device, msg.cache, msg.flush_bytes, msg.lead_us)
             nsets = msg.rotate_sets if msg.cache == "rotate" else 1
             self.sets = [self._inputs(s) for s in msg.set_seeds[:nsets]]
-            self.poisons = [timing.Poison(s, msg.poison) for s in self.sets]
+            self.poisons = [timing.Poison(_tensors(s), msg.poison) for s in self.sets]
         clock, poisons = self.clock, self.poisons
         n = msg.n
         check_at = dict(zip(random.Random(msg.check_seeds[0] if msg.check_seeds else 0)

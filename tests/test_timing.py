@@ -69,10 +69,10 @@ def test_ratio_ci_takes_rounds_of_different_lengths():
 
 def test_poison_hides_fresh_places_of_floating_inputs_and_shows_them_back_exactly():
     x, y = torch.randn(64, 64), torch.randn(1000).to(torch.bfloat16)
-    strided, nested, z = torch.randn(40, 30).t(), [torch.randn(20, 20)], torch.randn(50, dtype=torch.complex64)
+    strided, w, z = torch.randn(40, 30).t(), torch.randn(20, 20), torch.randn(50, dtype=torch.complex64)
     idx, expanded = torch.arange(10), torch.randn(1, 8).expand(8, 8)   # integers, one element at many places
-    inputs = [x, y, strided, nested, z, idx, expanded, 3.0, torch.empty(0)]
-    floating = [x, y, strided, nested[0], z]
+    inputs = [x, y, strided, w, z, idx, expanded, torch.empty(0)]   # every tensor, as the worker's _tensors gives them
+    floating = [x, y, strided, w, z]
     before = [t.clone() for t in floating + [idx, expanded]]
     p = Poison(inputs, 100)
     hidden = []
